@@ -1,0 +1,1 @@
+//! Benchmarks of lienthong; see `benches/README.md`. The harnesses live in `benches/benches/`.

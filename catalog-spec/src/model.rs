@@ -1,0 +1,547 @@
+//! The catalog file, as Rust types.
+//!
+//! These types are the format: serde reads them from YAML and JSON, schemars derives the published
+//! JSON Schema from them, and the doc comments below become the schema's descriptions. Every struct
+//! denies unknown fields, so a misspelt key is an error, not a silently ignored rule.
+//!
+//! Collections keyed by a name (agencies, purposes, principals, sources, databases, tables, grants,
+//! tag rules) are YAML mappings, so the name is written once and duplicates are caught by the loader.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgencyCode, FormatVersion};
+
+/// A lienthong catalog: one node's view of the agencies, their data and the rules for sharing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "lienthong catalog")]
+pub struct Catalog {
+    /// Version of the catalog format. This build reads version 1.
+    pub version: FormatVersion,
+    /// The node that serves this catalog.
+    pub node: Node,
+    /// Agencies that own data, consume it or operate nodes, keyed by electronic code
+    /// (QCVN 102:2016, e.g. `000.00.00.G01`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agencies: BTreeMap<String, Agency>,
+    /// Purposes for which data may be processed, keyed by purpose code (e.g. `tthc`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub purposes: BTreeMap<String, Purpose>,
+    /// Officials and services that may query, keyed by principal id (e.g. `ward-officer`).
+    /// The id `public` is reserved for the anonymous principal and is never declared.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub principals: BTreeMap<String, Principal>,
+    /// Where the data lives, keyed by source name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, Source>,
+    /// Shared databases, keyed by database name (e.g. `population`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub databases: BTreeMap<String, Database>,
+    /// Grants from owner agencies to consumers, keyed by grant id (audit records name them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<String, Grant>,
+    /// Rules that apply to every column carrying a tag, in every database, keyed by rule id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tag_rules: BTreeMap<String, TagRule>,
+}
+
+/// A text in Vietnamese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    /// Vietnamese.
+    #[schemars(length(min = 1))]
+    pub vi: String,
+    /// English.
+    #[schemars(length(min = 1))]
+    pub en: String,
+}
+
+/// The node serving this catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Name of the node: the first part of a fully qualified table name `<node>.<database>.<table>`.
+    pub name: String,
+    /// Electronic code of the agency that operates the node.
+    pub agency: AgencyCode,
+    /// What the node is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// An agency (ministry, province, department, ward office…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    /// Official name.
+    pub name: Text,
+    /// Electronic code of the agency this one belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<AgencyCode>,
+}
+
+/// A purpose of processing, with its legal basis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    /// What the data is used for.
+    pub description: Text,
+    /// The law, decree or decision that allows it (e.g. `Nghị định 278/2025/NĐ-CP`).
+    #[schemars(length(min = 1))]
+    pub legal_basis: String,
+}
+
+/// A value of a principal attribute, bound as a typed literal into row filters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// A text value. Codes are text: `"00070"`, not `70`.
+    String(String),
+    /// An integer value.
+    Integer(i64),
+    /// A boolean value.
+    Boolean(bool),
+}
+
+impl fmt::Display for AttributeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::String(s) => write!(f, "{s:?}"),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// An official or a service that may query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// Electronic code of the agency the principal belongs to.
+    pub agency: AgencyCode,
+    /// Free-form roles that grants may select on (e.g. `one-stop-officer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Attributes bound into row filters as `principal.<name>` (e.g. `ward: "00070"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// How the principal proves who it is. Never a secret in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Credential>,
+    /// Who this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// A stored credential: a salted hash, or the name of an environment variable holding the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credential {
+    /// An Argon2 hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+    Argon2(String),
+    /// The name of an environment variable that holds the secret when the node starts.
+    Env(String),
+}
+
+/// The kind of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Parquet files on an object store or the local file system.
+    Parquet,
+    /// CSV files (with a header row) on an object store or the local file system.
+    Csv,
+    /// Newline-delimited JSON files on an object store or the local file system.
+    Json,
+    /// A SQLite database file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+    /// A remote lienthong node (or any Flight SQL server).
+    Flightsql,
+}
+
+impl SourceKind {
+    /// Whether tables of this kind are files found under a URL (`location` names them).
+    pub fn is_files(self) -> bool {
+        matches!(self, Self::Parquet | Self::Csv | Self::Json)
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Parquet => "parquet",
+            Self::Csv => "csv",
+            Self::Json => "json",
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+            Self::Flightsql => "flightsql",
+        })
+    }
+}
+
+/// Where data lives. Which fields apply depends on `kind`:
+/// files (`parquet`, `csv`, `json`) take `url` and `options`; `sqlite` takes `path`;
+/// `postgres` takes `connection`; `flightsql` takes `url` and `token_env`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The kind of source.
+    pub kind: SourceKind,
+    /// Files: a directory URL (`file://`, `s3://`, `gs://`, `az://`) or a path relative to the
+    /// catalog file. Flight SQL: `grpc://host:port` or `grpc+tls://host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// SQLite: the database file, relative to the catalog file unless absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// PostgreSQL: how to connect. The password comes from an environment variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<PostgresConnection>,
+    /// Object-store options (e.g. `aws_region`, `aws_endpoint`); secret options must be given as
+    /// `{ env: VAR }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, OptionValue>,
+    /// Flight SQL: environment variable holding the bearer token this node presents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// How long a fetched remote or relational schema stays cached, in seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_cache_ttl_seconds: Option<u64>,
+    /// What the source is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// A PostgreSQL connection. No password here: `password_env` names where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConnection {
+    /// Host name or address.
+    pub host: String,
+    /// Port (default 5432).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Database name.
+    pub database: String,
+    /// User name.
+    pub user: String,
+    /// Environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// `disable`, `prefer` or `require` (default `prefer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslmode: Option<SslMode>,
+}
+
+/// TLS use towards PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SslMode {
+    /// Never use TLS.
+    Disable,
+    /// Use TLS when the server offers it.
+    Prefer,
+    /// Refuse to connect without TLS.
+    Require,
+}
+
+/// An object-store option: a plain value, or an environment variable for anything secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OptionValue {
+    /// A plain, non-secret value.
+    Plain(String),
+    /// A value read from the environment.
+    Env(EnvRef),
+}
+
+/// A reference to an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvRef {
+    /// The variable's name.
+    pub env: String,
+}
+
+/// A shared database, owned by one agency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Electronic code of the owner agency: the one that decides who sees what.
+    pub owner: AgencyCode,
+    /// What the database holds.
+    pub description: Text,
+    /// Tables, keyed by table name.
+    #[serde(default)]
+    pub tables: BTreeMap<String, Table>,
+}
+
+/// Information class of a table (Decree 85/2016 art. 6, Data Law 60/2024).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// Readable by anyone, including the anonymous `public` principal.
+    Open,
+    /// Shared with agencies through grants.
+    Shared,
+    /// Shared through grants; core or important data under stricter handling.
+    Restricted,
+    /// State secret: never served.
+    Secret,
+}
+
+/// How several grants for the same caller and table combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// The stricter rule wins: rows must pass every row filter, columns must be in every grant,
+    /// and the strongest mask applies.
+    #[default]
+    Strict,
+    /// Union of rows, and the least-masked version of each column.
+    Union,
+}
+
+/// A table of a database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Name of the source holding the table.
+    pub source: String,
+    /// File sources: file or directory under the source URL (e.g. `citizens.parquet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Relational and Flight SQL sources: the table's name there (default: the table's name here).
+    /// For a remote lienthong node, `<database>.<table>` on that node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_name: Option<String>,
+    /// Information class.
+    pub classification: Classification,
+    /// What the table holds.
+    pub description: Text,
+    /// How several grants for one caller combine (default `strict`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub combine: Combine,
+    /// The columns, in order.
+    #[schemars(length(min = 1))]
+    pub columns: Vec<Column>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+/// Logical type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// UTF-8 text.
+    String,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    Int64,
+    /// 64-bit floating point.
+    Float64,
+    /// true / false.
+    Boolean,
+    /// A calendar date.
+    Date,
+    /// A point in time (microseconds, UTC).
+    Timestamp,
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::String => "string",
+            Self::Int32 => "int32",
+            Self::Int64 => "int64",
+            Self::Float64 => "float64",
+            Self::Boolean => "boolean",
+            Self::Date => "date",
+            Self::Timestamp => "timestamp",
+        })
+    }
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Logical type.
+    #[serde(rename = "type")]
+    pub data_type: ColumnType,
+    /// What the column holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+    /// Classification tags (`pii.basic`, `pii.sensitive`, `identifier.citizen`, …) that tag rules
+    /// select on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Whether the column is (part of) the table's primary key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary_key: bool,
+    /// The column this one refers to, as `<database>.<table>.<column>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
+}
+
+/// Who a grant or tag rule is for. Every field given must match (AND); within a list, any entry
+/// matches (OR). At least one field must be given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Selector {
+    /// Principal ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<String>,
+    /// Agencies; an agency also selects its sub-units (agencies whose `parent` chain reaches it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<AgencyCode>,
+    /// Roles; a principal matches when it has any of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Attribute values the principal must have.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+impl Selector {
+    /// Whether no condition is given (such a selector is rejected in grants).
+    pub fn is_empty(&self) -> bool {
+        self.principals.is_empty() && self.agencies.is_empty() && self.roles.is_empty() && self.attributes.is_empty()
+    }
+}
+
+/// How a column's value is transformed before the caller sees it. The mask is computed from the
+/// raw value once; everything the caller writes (WHERE, JOIN, GROUP BY…) sees the masked value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(
+    description = "One of `redact`, `nullify`, `pseudonym`, `{keep_last: N}`, `{generalize: year}`, `{generalize: province}`."
+)]
+pub enum Mask {
+    /// Replace the value with a fixed marker (strings).
+    Redact,
+    /// Replace the value with NULL (any type).
+    Nullify,
+    /// A keyed pseudonym per consumer agency: the same value gives the same token inside one
+    /// agency and unlinkable tokens across agencies (strings and integers).
+    Pseudonym,
+    /// Keep the last N characters, replace the others (strings).
+    KeepLast(#[schemars(range(min = 1))] u32),
+    /// Replace the value with a coarser one.
+    Generalize(Generalization),
+}
+
+impl Mask {
+    /// Short name of the mask kind, as written in the catalog.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Redact => "redact",
+            Self::Nullify => "nullify",
+            Self::Pseudonym => "pseudonym",
+            Self::KeepLast(_) => "keep_last",
+            Self::Generalize(Generalization::Year) => "generalize: year",
+            Self::Generalize(Generalization::Province) => "generalize: province",
+        }
+    }
+}
+
+/// A generalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Generalization {
+    /// A date or timestamp becomes its year (dates).
+    Year,
+    /// A 5-digit ward code becomes the 2-digit code of its province (strings).
+    Province,
+}
+
+/// Aggregate-only access: only aggregate queries are accepted, and groups smaller than the minimum
+/// are suppressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateOnly {
+    /// Smallest number of rows a group must have to be shown.
+    #[schemars(range(min = 2))]
+    pub min_group_size: u32,
+}
+
+/// A grant from a table's owner agency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The table, as `<database>.<table>`.
+    pub table: String,
+    /// Who receives the grant.
+    pub to: Selector,
+    /// Purposes for which the grant holds (codes from `purposes`).
+    #[schemars(length(min = 1))]
+    pub purposes: Vec<String>,
+    /// Granted columns, or `["*"]` for all columns.
+    #[schemars(length(min = 1))]
+    pub columns: Vec<String>,
+    /// First day the grant holds (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the grant holds (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+    /// Rows the grant covers: a boolean SQL expression over the table's columns, where
+    /// `principal.<attribute>` stands for the caller's attribute (bound as a typed literal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
+    /// Masks by column name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub masks: BTreeMap<String, Mask>,
+    /// Only aggregates, with small groups suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_only: Option<AggregateOnly>,
+    /// Why the grant exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+impl Grant {
+    /// Whether the grant covers every column of its table.
+    pub fn all_columns(&self) -> bool {
+        self.columns.iter().any(|c| c == "*")
+    }
+}
+
+/// A rule for every column carrying a tag, wherever it is: deny it, or mask it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagRule {
+    /// The tag the rule applies to (e.g. `pii.sensitive`).
+    pub tag: String,
+    /// Who the rule applies to (default: everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Selector>,
+    /// Who is exempt from the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<Selector>,
+    /// Purposes the rule applies to (default: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<String>,
+    /// Hide tagged columns entirely: they do not exist for the caller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deny: bool,
+    /// Mask tagged columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<Mask>,
+    /// Why the rule exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}

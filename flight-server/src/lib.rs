@@ -1,0 +1,1 @@
+//! lienthong-server (placeholder).

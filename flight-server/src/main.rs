@@ -1,0 +1,2 @@
+//! The `lienthong` command line (placeholder).
+fn main() {}
