@@ -63,7 +63,9 @@ fn the_catalog_in_spec_md_is_valid() {
         .expect("SPEC.md has a complete example starting with version: 1");
     let body = &spec[start + "```yaml\n".len()..];
     let end = body.find("```").expect("closed code block");
-    if let Err(error) = parse_str(&body[..end], "SPEC.md") {
+    let example = &body[..end];
+    assert!(example.contains("tag_rules:"), "the example is the complete one");
+    if let Err(error) = parse_str(example, "SPEC.md") {
         panic!("the example in SPEC.md is invalid:\n{error}");
     }
 }
