@@ -29,6 +29,7 @@ pub mod row_filter;
 mod schema;
 mod tree;
 mod validate;
+mod write;
 
 pub use diagnostic::{Diagnostic, Diagnostics, FieldPath, ProblemKind, Segment};
 pub use error::{Error, Result};
@@ -43,3 +44,4 @@ pub use model::{
 };
 pub use schema::json_schema;
 pub use validate::PUBLIC_PRINCIPAL;
+pub use write::to_yaml;

@@ -70,3 +70,16 @@ fn the_catalog_in_spec_md_is_valid() {
         panic!("the example in SPEC.md is invalid:\n{error}");
     }
 }
+
+#[test]
+fn written_yaml_reads_back_to_the_same_catalog() {
+    let catalog = load(spec_dir().join("examples/quang-ninh.yaml"))
+        .expect("valid")
+        .catalog;
+    let written = lienthong_spec::to_yaml(&catalog, &["a header", "on two lines"]);
+    assert!(written.starts_with("# a header\n# on two lines\n"));
+    match parse_str(&written, "written.yaml") {
+        Ok(again) => assert_eq!(again, catalog),
+        Err(error) => panic!("{error}\n{written}"),
+    }
+}
