@@ -1,1 +1,9 @@
-//! lienthong-server (placeholder).
+//! # lienthong-server
+//!
+//! The edges of lienthong that talk to the outside world: the `lienthong` command line (this
+//! crate's binary) and, with the Flight SQL work, the Arrow Flight SQL service behind
+//! `lienthong serve`. Authentication happens here; governance and audit live in the core crate.
+//!
+//! The library part is what the binary and the tests share.
+
+pub mod progress;

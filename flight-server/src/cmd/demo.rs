@@ -1,0 +1,121 @@
+//! `lienthong demo`: the demo data (generated once), what it holds, who can see what, what next.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use lienthong_spec::{Catalog, Classification, PUBLIC_PRINCIPAL};
+use lienthong_synth::{CATALOG_FILE, CREDENTIALS_FILE};
+
+use super::generate::group;
+
+/// Generates into `dir` unless it already holds demo data, then prints the tour's starting point.
+pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: bool) -> anyhow::Result<ExitCode> {
+    let catalog_path = dir.join(CATALOG_FILE);
+    if regenerate || !catalog_path.exists() {
+        println!("Generating the demo data into {} …", dir.display());
+        super::generate::run(dir, citizens, seed, progress)?;
+    } else {
+        println!(
+            "Using the demo data already in {} (add --regenerate to write it again).",
+            dir.display()
+        );
+    }
+    let file =
+        lienthong_spec::load(&catalog_path).with_context(|| format!("the demo catalog {}", catalog_path.display()))?;
+    let tables = lienthong_synth::inventory(dir).context("reading the demo data")?;
+    let credentials_path = dir.join(CREDENTIALS_FILE);
+    let credentials: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(&credentials_path)
+            .with_context(|| format!("reading {}", credentials_path.display()))?,
+    )
+    .with_context(|| format!("reading {}", credentials_path.display()))?;
+
+    println!();
+    println!("Tables ({}):", tables.len());
+    println!("  {:<34} {:>12}  stored in", "database.table", "rows");
+    for t in &tables {
+        let class = file
+            .catalog
+            .databases
+            .get(&t.database)
+            .and_then(|d| d.tables.get(&t.table))
+            .map(|t| t.classification);
+        let open = if class == Some(Classification::Open) {
+            "  (open)"
+        } else {
+            ""
+        };
+        let shown = t.path.strip_prefix(dir).unwrap_or(&t.path);
+        println!(
+            "  {:<34} {:>12}  {}{open}",
+            format!("{}.{}", t.database, t.table),
+            group(t.rows),
+            shown.display()
+        );
+    }
+    println!();
+    println!(
+        "Principals, their purposes and tables, and their demo secrets (also in {}):",
+        credentials_path.display()
+    );
+    for (id, principal) in &file.catalog.principals {
+        let (purposes, granted) = reach(&file.catalog, id);
+        let secret = credentials.get(id).map_or("(none)", String::as_str);
+        let who = principal.description.as_ref().map_or("", |d| d.en.as_str());
+        println!("  {id:<20} {who}");
+        println!(
+            "  {:<20} purpose {}; secret {secret}",
+            "",
+            purposes.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        println!(
+            "  {:<20} tables: {}",
+            "",
+            granted.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let open: Vec<String> = file
+        .catalog
+        .databases
+        .iter()
+        .flat_map(|(db, d)| {
+            d.tables
+                .iter()
+                .filter(|(_, t)| t.classification == Classification::Open)
+                .map(move |(t, _)| format!("{db}.{t}"))
+        })
+        .collect();
+    println!("  {PUBLIC_PRINCIPAL:<20} anyone, no credential and no purpose");
+    println!("  {:<20} tables: {}", "", open.join(", "));
+    println!();
+    println!("Catalog: {} (valid). Try next:", catalog_path.display());
+    println!("  lienthong validate {}", catalog_path.display());
+    println!(
+        "  less {}            # the grants, row filters, masks and tag rules",
+        catalog_path.display()
+    );
+    println!("  see README.md \"A 5-minute tour\" and catalog-spec/SPEC.md for the format");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The purposes and tables the grants naming `principal` cover.
+fn reach(catalog: &Catalog, principal: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut purposes = BTreeSet::new();
+    let mut tables = BTreeSet::new();
+    for grant in catalog
+        .grants
+        .values()
+        .filter(|g| g.to.principals.iter().any(|p| p == principal))
+    {
+        purposes.extend(grant.purposes.iter().cloned());
+        let aggregate = if grant.aggregate_only.is_some() {
+            " (aggregates only)"
+        } else {
+            ""
+        };
+        tables.insert(format!("{}{aggregate}", grant.table));
+    }
+    (purposes, tables)
+}

@@ -1,0 +1,39 @@
+//! `lienthong validate`: every problem of a catalog, with file, line and column.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Validates `catalog`; prints the problems on standard output, a summary on standard error.
+pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
+    match lienthong_spec::load(catalog) {
+        Ok(file) => {
+            let c = &file.catalog;
+            let tables: usize = c.databases.values().map(|d| d.tables.len()).sum();
+            println!(
+                "{}: valid ({} agencies, {} principals, {} sources, {} databases, {} tables, {} grants, {} tag rules)",
+                catalog.display(),
+                c.agencies.len(),
+                c.principals.len(),
+                c.sources.len(),
+                c.databases.len(),
+                tables,
+                c.grants.len(),
+                c.tag_rules.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(lienthong_spec::Error::Invalid(diagnostics)) => {
+            for diagnostic in diagnostics.iter() {
+                println!("{diagnostic}");
+            }
+            let n = diagnostics.len();
+            eprintln!(
+                "{}: invalid, {n} problem{}",
+                catalog.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

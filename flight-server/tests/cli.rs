@@ -1,0 +1,224 @@
+//! The `lienthong` command line end to end: the real binary, real files, small sizes.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests state their expectations
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use argon2::{PasswordHash, PasswordVerifier};
+
+fn lienthong(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args(args)
+        .output()
+        .expect("run lienthong")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_owned()
+}
+
+#[test]
+fn validate_accepts_a_valid_catalog() {
+    let path = repo().join("catalog-spec/examples/quang-ninh.yaml");
+    let out = lienthong(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("valid (5 agencies, 2 principals, 3 sources, 2 databases, 3 tables, 4 grants, 2 tag rules)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validate_lists_every_problem_with_line_and_column_and_fails() {
+    let path = repo().join("catalog-spec/tests/fixtures/broken.yaml");
+    let out = lienthong(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 20, "{stdout}");
+    let prefix = format!("{}:", path.display());
+    for line in &lines {
+        let rest = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("no file name: {line}"));
+        let mut parts = rest.splitn(3, ':');
+        let line_no: usize = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("no line: {line}"));
+        let column: usize = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("no column: {line}"));
+        assert!(line_no > 0 && column > 0);
+    }
+    assert!(
+        stdout.contains(":21:15: secret in clear: principals.clerk.password:"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains(&format!("invalid, {} problems", lines.len())));
+}
+
+#[test]
+fn errors_are_one_readable_line_not_a_stack_trace() {
+    let out = lienthong(&["validate", "/nonexistent/catalog.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot read catalog /nonexistent/catalog.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+
+    let out = lienthong(&["generate", "--out", "/tmp/x", "--citizens", "5"]);
+    assert_eq!(out.status.code(), Some(2), "clap rejects a size below the minimum");
+    assert!(text(&out.stderr).contains("--citizens"));
+}
+
+#[test]
+fn generate_writes_data_and_a_valid_catalog_with_hashed_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lienthong(&[
+        "generate",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--citizens",
+        "3000",
+        "--seed",
+        "11",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("for 3,000 citizens (seed 11)"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let catalog_path = dir.path().join("catalog.yaml");
+    let out = lienthong(&["validate", catalog_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    let catalog = lienthong_spec::load(&catalog_path).unwrap().catalog;
+    let credentials: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = credentials.keys().map(String::as_str).collect();
+    assert_eq!(
+        ids,
+        [
+            "business-registrar",
+            "inspector",
+            "land-officer",
+            "population-owner",
+            "statistician",
+            "ward-officer"
+        ]
+    );
+    let raw_catalog = std::fs::read_to_string(&catalog_path).unwrap();
+    for (id, secret) in &credentials {
+        assert!(
+            !raw_catalog.contains(secret.as_str()),
+            "the secret of {id} is in the catalog in clear"
+        );
+        let Some(lienthong_spec::Credential::Argon2(hash)) = &catalog.principals[id].credential else {
+            panic!("{id} has no Argon2 credential");
+        };
+        let hash = PasswordHash::new(hash).unwrap();
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(secret.as_bytes(), &hash)
+                .is_ok(),
+            "{id}"
+        );
+        assert!(
+            argon2::Argon2::default().verify_password(b"wrong", &hash).is_err(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn demo_generates_once_then_reuses_and_shows_principals() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo-data");
+    let args = [
+        "demo",
+        "--quiet",
+        "--dir",
+        demo_dir.to_str().unwrap(),
+        "--citizens",
+        "2000",
+    ];
+    let first = lienthong(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("Generating the demo data"), "{stdout}");
+    for expected in [
+        "population.citizens",
+        "land.rights",
+        "business.enterprise_register",
+        "civil_servants.personnel",
+        "ward-officer",
+        "statistician",
+        "public",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected}:\n{stdout}");
+    }
+    let citizens_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("population.citizens"))
+        .unwrap();
+    assert!(citizens_line.contains("2,000"), "{citizens_line}");
+
+    let modified = std::fs::metadata(demo_dir.join("catalog.yaml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let second = lienthong(&args);
+    assert_eq!(second.status.code(), Some(0));
+    assert!(text(&second.stdout).contains("Using the demo data already in"));
+    assert_eq!(
+        std::fs::metadata(demo_dir.join("catalog.yaml"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        modified
+    );
+}
+
+#[test]
+fn hash_secret_prints_a_verifiable_argon2_hash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .arg("hash-secret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let printed = text(&out.stdout);
+    let hash = PasswordHash::new(printed.trim()).unwrap();
+    assert_eq!(hash.algorithm.as_str(), "argon2id");
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(b"correct horse", &hash)
+            .is_ok()
+    );
+}
