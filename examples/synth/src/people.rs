@@ -318,8 +318,9 @@ impl Builder<'_> {
     fn children(&mut self, household: u32, ward: u16, father: u32, mother: u32, n: usize, relation: Relation) {
         let mother_age = age(self.chunk.people[mother as usize].birth, AS_OF);
         for _ in 0..n {
-            let oldest = (mother_age - 19).clamp(0, 30);
-            let youngest = (mother_age - 42).clamp(0, oldest);
+            // Born when the mother was 19 to 42; children over 30 rarely still live with parents.
+            let youngest = (mother_age - 42).max(0);
+            let oldest = (mother_age - 19).clamp(0, 30).max(youngest);
             let child_age = self.rng.random_range(youngest..=oldest);
             let female = self.rng.random_bool(0.49);
             let child = self.push(household, ward, child_age, female, relation);
@@ -374,10 +375,11 @@ impl Builder<'_> {
         };
         let parent_birth = self.chunk.people[head as usize].birth;
         for _ in 0..kids {
-            let oldest = (parent_age - 19).clamp(0, 25);
-            let child_age = self.rng.random_range(0..=oldest);
-            let female = self.rng.random_bool(0.49);
-            let child = self.push(household, ward, child_age, female, Relation::Child);
+            let youngest = (parent_age - 42).max(0);
+            let oldest = (parent_age - 19).clamp(0, 25).max(youngest);
+            let child_age = self.rng.random_range(youngest..=oldest);
+            let daughter = self.rng.random_bool(0.49);
+            let child = self.push(household, ward, child_age, daughter, Relation::Child);
             debug_assert!(self.chunk.people[child as usize].birth > parent_birth);
             if female {
                 self.person(child).mother = Some(head);
@@ -404,8 +406,10 @@ impl Builder<'_> {
             let years = age(p.birth, AS_OF);
             let chance = match (p.relation, years) {
                 (Relation::Head, _) => 0.0,
-                (Relation::Parent, 70..) => 0.25,
-                (_, 60..) => 0.03,
+                (Relation::Parent, 70..) => 0.6,
+                (Relation::Parent, 60..) => 0.15,
+                (_, 70..) => 0.12,
+                (_, 60..) => 0.04,
                 _ => 0.0,
             };
             if chance == 0.0 || !self.rng.random_bool(chance) {
