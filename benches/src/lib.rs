@@ -1,1 +1,29 @@
-//! Benchmarks of lienthong; see `benches/README.md`. The harnesses live in `benches/benches/`.
+//! Shared helpers of the lienthong benchmarks (`benches/benches/*.rs`, run with
+//! `cargo bench -p lienthong-benches`). Every benchmark reports a ratio against a baseline measured
+//! in the same run, never a wall-clock threshold; see `benches/README.md`.
+
+use std::time::{Duration, Instant};
+
+/// Runs `f` `runs` times and returns the fastest time and the last result.
+pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let value = f();
+        best = best.min(started.elapsed());
+        last = Some(value);
+    }
+    match last {
+        Some(value) => (best, value),
+        None => unreachable!("at least one run"),
+    }
+}
+
+/// A positive integer from the environment variable `name`, or `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}

@@ -6,4 +6,5 @@
 //!
 //! The library part is what the binary and the tests share.
 
+pub mod output;
 pub mod progress;

@@ -14,10 +14,10 @@ use super::generate::group;
 pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: bool) -> anyhow::Result<ExitCode> {
     let catalog_path = dir.join(CATALOG_FILE);
     if regenerate || !catalog_path.exists() {
-        println!("Generating the demo data into {} …", dir.display());
+        lienthong_server::say!("Generating the demo data into {} …", dir.display());
         super::generate::run(dir, citizens, seed, progress)?;
     } else {
-        println!(
+        lienthong_server::say!(
             "Using the demo data already in {} (add --regenerate to write it again).",
             dir.display()
         );
@@ -32,9 +32,9 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
     )
     .with_context(|| format!("reading {}", credentials_path.display()))?;
 
-    println!();
-    println!("Tables ({}):", tables.len());
-    println!("  {:<34} {:>12}  stored in", "database.table", "rows");
+    lienthong_server::say!();
+    lienthong_server::say!("Tables ({}):", tables.len());
+    lienthong_server::say!("  {:<34} {:>12}  stored in", "database.table", "rows");
     for t in &tables {
         let class = file
             .catalog
@@ -48,15 +48,15 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
             ""
         };
         let shown = t.path.strip_prefix(dir).unwrap_or(&t.path);
-        println!(
+        lienthong_server::say!(
             "  {:<34} {:>12}  {}{open}",
             format!("{}.{}", t.database, t.table),
             group(t.rows),
             shown.display()
         );
     }
-    println!();
-    println!(
+    lienthong_server::say!();
+    lienthong_server::say!(
         "Principals, their purposes and tables, and their demo secrets (also in {}):",
         credentials_path.display()
     );
@@ -64,13 +64,13 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
         let (purposes, granted) = reach(&file.catalog, id);
         let secret = credentials.get(id).map_or("(none)", String::as_str);
         let who = principal.description.as_ref().map_or("", |d| d.en.as_str());
-        println!("  {id:<20} {who}");
-        println!(
+        lienthong_server::say!("  {id:<20} {who}");
+        lienthong_server::say!(
             "  {:<20} purpose {}; secret {secret}",
             "",
             purposes.into_iter().collect::<Vec<_>>().join(", ")
         );
-        println!(
+        lienthong_server::say!(
             "  {:<20} tables: {}",
             "",
             granted.into_iter().collect::<Vec<_>>().join(", ")
@@ -87,16 +87,16 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
                 .map(move |(t, _)| format!("{db}.{t}"))
         })
         .collect();
-    println!("  {PUBLIC_PRINCIPAL:<20} anyone, no credential and no purpose");
-    println!("  {:<20} tables: {}", "", open.join(", "));
-    println!();
-    println!("Catalog: {} (valid). Try next:", catalog_path.display());
-    println!("  lienthong validate {}", catalog_path.display());
-    println!(
+    lienthong_server::say!("  {PUBLIC_PRINCIPAL:<20} anyone, no credential and no purpose");
+    lienthong_server::say!("  {:<20} tables: {}", "", open.join(", "));
+    lienthong_server::say!();
+    lienthong_server::say!("Catalog: {} (valid). Try next:", catalog_path.display());
+    lienthong_server::say!("  lienthong validate {}", catalog_path.display());
+    lienthong_server::say!(
         "  less {}            # the grants, row filters, masks and tag rules",
         catalog_path.display()
     );
-    println!("  see README.md \"A 5-minute tour\" and catalog-spec/SPEC.md for the format");
+    lienthong_server::say!("  see README.md \"A 5-minute tour\" and catalog-spec/SPEC.md for the format");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ pub fn run(out: &Path, citizens: u64, seed: u64, progress: bool) -> anyhow::Resu
     };
     let summary = lienthong_synth::generate(&config, &Bars::new(progress))
         .with_context(|| format!("generating data into {}", out.display()))?;
-    println!(
+    lienthong_server::say!(
         "wrote {} tables for {} citizens (seed {seed}) into {} in {:.1} s",
         summary.tables.len(),
         group(citizens),

@@ -18,6 +18,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let hash = argon2::Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("hashing the secret: {e}"))?;
-    println!("{hash}");
+    lienthong_server::say!("{hash}");
     Ok(ExitCode::SUCCESS)
 }

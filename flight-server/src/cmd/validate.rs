@@ -9,7 +9,7 @@ pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
         Ok(file) => {
             let c = &file.catalog;
             let tables: usize = c.databases.values().map(|d| d.tables.len()).sum();
-            println!(
+            lienthong_server::say!(
                 "{}: valid ({} agencies, {} principals, {} sources, {} databases, {} tables, {} grants, {} tag rules)",
                 catalog.display(),
                 c.agencies.len(),
@@ -24,7 +24,7 @@ pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
         }
         Err(lienthong_spec::Error::Invalid(diagnostics)) => {
             for diagnostic in diagnostics.iter() {
-                println!("{diagnostic}");
+                lienthong_server::say!("{diagnostic}");
             }
             let n = diagnostics.len();
             eprintln!(
