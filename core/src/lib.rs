@@ -7,8 +7,11 @@
 //! plan, audits every access and returns Arrow record batches. Nothing here knows about Flight or
 //! Python: those edges live in `lienthong-server` and the Python bindings.
 //!
-//! This foundation release only re-exports the catalog format; the engine arrives with the
-//! governed-query work (sources, governance, audit).
+//! - [`policy`]: what one caller may see of one table (grants and tag rules resolved).
+//!
+//! The query engine (sources, plan rewriting, audit) is being built on top of these.
 
 pub use datafusion;
 pub use lienthong_spec as spec;
+
+pub mod policy;

@@ -1,0 +1,232 @@
+//! Policy resolution on the demo catalog: what each demo principal may see of each table.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use chrono::NaiveDate;
+use lienthong::policy::{Caller, ColumnAccess, Rows, TableAccess, resolve};
+use lienthong::spec::{Catalog, Classification, Combine, Generalization, Mask};
+
+fn demo() -> Catalog {
+    lienthong_synth::demo_catalog::build(1).unwrap().0
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn access(catalog: &Catalog, who: &str, purpose: Option<&str>, table: &str) -> Option<TableAccess> {
+    let caller = Caller {
+        id: who,
+        principal: catalog.principals.get(who),
+        purpose,
+    };
+    let (database, table) = table.split_once('.').unwrap();
+    resolve(catalog, &caller, database, table, today())
+}
+
+fn names(access: &TableAccess) -> Vec<&str> {
+    access.columns.iter().map(|c| c.name.as_str()).collect()
+}
+
+fn mask_of<'a>(access: &'a TableAccess, column: &str) -> Option<&'a Mask> {
+    access
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .and_then(|c| c.mask.as_ref())
+}
+
+#[test]
+fn the_ward_officer_sees_residents_of_the_ward_without_sensitive_data_and_with_the_phone_masked() {
+    let catalog = demo();
+    let a = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
+    let columns = names(&a);
+    for hidden in ["ethnicity", "religion", "blood_group", "email"] {
+        assert!(
+            !columns.contains(&hidden),
+            "{hidden} must not exist for the ward officer"
+        );
+    }
+    assert!(columns.contains(&"citizen_id") && columns.contains(&"full_name"));
+    assert_eq!(mask_of(&a, "phone"), Some(&Mask::KeepLast(3)));
+    assert_eq!(mask_of(&a, "citizen_id"), None);
+    assert_eq!(a.rows, Rows::Every(vec!["current_ward_code = principal.ward".into()]));
+    assert_eq!(a.grants, ["ward-officer-residents"]);
+    assert!(
+        a.tag_rules.is_empty(),
+        "the grant does not reach the sensitive columns: {:?}",
+        a.tag_rules
+    );
+}
+
+#[test]
+fn a_wrong_purpose_or_an_ungranted_table_is_nothing_at_all() {
+    let catalog = demo();
+    assert!(access(&catalog, "ward-officer", Some("statistics"), "population.citizens").is_none());
+    assert!(access(&catalog, "ward-officer", None, "population.citizens").is_none());
+    assert!(access(&catalog, "ward-officer", Some("tthc"), "civil_servants.personnel").is_none());
+    assert!(access(&catalog, "ward-officer", Some("tthc"), "population.no_such_table").is_none());
+    assert!(access(&catalog, "nobody", Some("tthc"), "population.citizens").is_none());
+}
+
+#[test]
+fn the_statistician_gets_aggregates_only_with_birth_dates_generalised() {
+    let catalog = demo();
+    let a = access(&catalog, "statistician", Some("statistics"), "population.citizens").unwrap();
+    assert_eq!(a.min_group_size, Some(10));
+    assert_eq!(
+        mask_of(&a, "date_of_birth"),
+        Some(&Mask::Generalize(Generalization::Year))
+    );
+    assert_eq!(
+        names(&a),
+        ["date_of_birth", "sex", "current_ward_code", "current_province_code"]
+    );
+}
+
+#[test]
+fn the_inspector_sees_every_citizen_id_as_a_pseudonym_through_the_tag_rule() {
+    let catalog = demo();
+    let personnel = access(&catalog, "inspector", Some("inspection"), "civil_servants.personnel").unwrap();
+    assert_eq!(mask_of(&personnel, "citizen_id"), Some(&Mask::Pseudonym));
+    assert_eq!(personnel.tag_rules, ["citizen-ids-pseudonymous-for-inspection"]);
+    assert_eq!(
+        personnel.rows,
+        Rows::Every(vec!["agency_province_code = principal.province".into()])
+    );
+    let enterprises = access(&catalog, "inspector", Some("inspection"), "business.enterprises").unwrap();
+    assert_eq!(mask_of(&enterprises, "legal_representative_id"), Some(&Mask::Pseudonym));
+    assert!(!names(&enterprises).contains(&"charter_capital_vnd"));
+    let shareholders = access(&catalog, "inspector", Some("inspection"), "business.shareholders").unwrap();
+    assert_eq!(mask_of(&shareholders, "holder_citizen_id"), Some(&Mask::Pseudonym));
+    // The same rule does not touch another principal.
+    let registrar = access(
+        &catalog,
+        "business-registrar",
+        Some("business-registration"),
+        "business.enterprises",
+    )
+    .unwrap();
+    assert_eq!(mask_of(&registrar, "legal_representative_id"), None);
+}
+
+#[test]
+fn the_public_sees_open_tables_only_and_the_owner_sees_sensitive_columns() {
+    let catalog = demo();
+    let wards = access(&catalog, "public", None, "reference.wards").unwrap();
+    assert_eq!(
+        names(&wards),
+        ["ward_code", "ward_name", "ward_kind", "province_code", "province_name"]
+    );
+    assert!(access(&catalog, "public", None, "business.enterprise_register").is_some());
+    assert!(access(&catalog, "public", None, "business.enterprises").is_none());
+    assert!(access(&catalog, "public", None, "population.citizens").is_none());
+    let owner = access(
+        &catalog,
+        "population-owner",
+        Some("data-stewardship"),
+        "population.citizens",
+    )
+    .unwrap();
+    assert!(names(&owner).contains(&"ethnicity") && names(&owner).contains(&"religion"));
+    assert_eq!(owner.rows, Rows::All);
+}
+
+#[test]
+fn secret_tables_are_never_served_even_when_granted() {
+    let mut catalog = demo();
+    let citizens = catalog
+        .databases
+        .get_mut("population")
+        .unwrap()
+        .tables
+        .get_mut("citizens")
+        .unwrap();
+    citizens.classification = Classification::Secret;
+    assert!(
+        access(
+            &catalog,
+            "population-owner",
+            Some("data-stewardship"),
+            "population.citizens"
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn grants_hold_only_between_their_dates() {
+    let mut catalog = demo();
+    let grant = catalog.grants.get_mut("owner-citizens").unwrap();
+    grant.valid_until = NaiveDate::from_ymd_opt(2026, 11, 22);
+    assert!(
+        access(
+            &catalog,
+            "population-owner",
+            Some("data-stewardship"),
+            "population.citizens"
+        )
+        .is_none()
+    );
+    let grant = catalog.grants.get_mut("owner-citizens").unwrap();
+    grant.valid_until = None;
+    grant.valid_from = NaiveDate::from_ymd_opt(2026, 11, 23);
+    assert!(
+        access(
+            &catalog,
+            "population-owner",
+            Some("data-stewardship"),
+            "population.citizens"
+        )
+        .is_some()
+    );
+    catalog.grants.get_mut("owner-citizens").unwrap().valid_from = NaiveDate::from_ymd_opt(2026, 11, 24);
+    assert!(
+        access(
+            &catalog,
+            "population-owner",
+            Some("data-stewardship"),
+            "population.citizens"
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn several_grants_combine_strictly_unless_the_table_says_union() {
+    let mut catalog = demo();
+    // A second grant to the ward officer on the same table: a narrower one.
+    let mut narrow = catalog.grants["ward-officer-residents"].clone();
+    narrow.columns = vec!["citizen_id".into(), "phone".into()];
+    narrow.row_filter = Some("date_of_death IS NULL".into());
+    narrow.masks.insert("phone".into(), Mask::Redact);
+    catalog.grants.insert("narrow".into(), narrow);
+    let strict = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
+    assert_eq!(
+        strict.columns,
+        [
+            ColumnAccess {
+                name: "citizen_id".into(),
+                mask: None
+            },
+            ColumnAccess {
+                name: "phone".into(),
+                mask: Some(Mask::Redact)
+            }
+        ]
+    );
+    assert!(matches!(&strict.rows, Rows::Every(f) if f.len() == 2));
+
+    catalog
+        .databases
+        .get_mut("population")
+        .unwrap()
+        .tables
+        .get_mut("citizens")
+        .unwrap()
+        .combine = Combine::Union;
+    let union = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
+    assert!(names(&union).contains(&"full_name"));
+    assert_eq!(mask_of(&union, "phone"), Some(&Mask::KeepLast(3)));
+    assert!(matches!(&union.rows, Rows::Any(f) if f.len() == 2));
+}
