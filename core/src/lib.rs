@@ -7,11 +7,45 @@
 //! plan, audits every access and returns Arrow record batches. Nothing here knows about Flight or
 //! Python: those edges live in `lienthong-server` and the Python bindings.
 //!
-//! - [`policy`]: what one caller may see of one table (grants and tag rules resolved).
+//! ```no_run
+//! # async fn demo() -> lienthong::Result<()> {
+//! let catalog = lienthong::Catalog::open("demo-data/catalog.yaml")?;
+//! let session = catalog.session("ward-officer", Some("tthc"))?;
+//! let batches = session
+//!     .sql("SELECT citizen_id, full_name FROM population.citizens WHERE sex = 'F' LIMIT 10")
+//!     .await?
+//!     .collect()
+//!     .await?;
+//! println!("{}", session.explain("SELECT count(*) FROM land.parcels").await?);
+//! # Ok(()) }
+//! ```
 //!
-//! The query engine (sources, plan rewriting, audit) is being built on top of these.
+//! - [`catalog`]: open a catalog, with its sources, audit log, secret and limits.
+//! - [`session`]: a principal and a purpose; run SQL, explain it.
+//! - [`policy`]: what one caller may see of one table (grants and tag rules resolved).
+//! - [`mask`]: the masks and the node's pseudonym secret.
+//! - [`audit`]: the hash-chained audit log and its verification.
+//!
+//! Inside: `source` (raw tables), `govern` (governed table plans), `barrier` (the node the optimizer
+//! cannot see through), `check` (aggregate-only, and the post-optimization check), `visible` (the
+//! caller's catalog), `redact` (SQL as the audit keeps it).
 
 pub use datafusion;
 pub use lienthong_spec as spec;
 
+pub mod audit;
+mod barrier;
+pub mod catalog;
+mod check;
+mod error;
+mod govern;
+pub mod mask;
 pub mod policy;
+mod redact;
+pub mod session;
+mod source;
+mod visible;
+
+pub use catalog::{Catalog, Limits, OpenOptions};
+pub use error::{Error, Result};
+pub use session::{QueryStream, Session};

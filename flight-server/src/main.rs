@@ -1,4 +1,5 @@
-//! The `lienthong` command line: generate synthetic data, validate catalogs, run the demo.
+//! The `lienthong` command line: generate synthetic data, validate catalogs, run governed queries,
+//! explain them, verify audit logs, run the demo.
 //!
 //! Errors are printed as one readable message (no stack traces); the exit status is 0 on success,
 //! 1 when a checked catalog is invalid, and 2 when the command could not do its job.
@@ -36,6 +37,42 @@ enum Command {
     Demo(DemoArgs),
     /// Print the Argon2 hash of a secret read from standard input, for `credential: { argon2: … }`.
     HashSecret,
+    /// Run one SQL query as a principal, governed and audited, and print the results.
+    ///
+    /// Exits with status 3 when the policy refuses the query, 2 on other errors.
+    Query(QueryArgs),
+    /// Show the governed plan of a query (policy barriers, what reaches each source).
+    Explain(QueryArgs),
+    /// Work with audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check that an audit log is intact: exit status 0 if so, 1 with the first broken line if not.
+    Verify {
+        /// The audit log (`audit/audit.jsonl` next to the catalog by default).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// The catalog file.
+    #[arg(long)]
+    catalog: PathBuf,
+    /// The principal to act as (locally, no credential is asked: whoever holds the files holds the data).
+    #[arg(long = "as", value_name = "PRINCIPAL", default_value = "public")]
+    principal: String,
+    /// The purpose of the query (required for every principal but `public`).
+    #[arg(long)]
+    purpose: Option<String>,
+    /// How to print the results.
+    #[arg(long, value_enum, default_value_t = cmd::query::Format::Table)]
+    format: cmd::query::Format,
+    /// The SQL query.
+    sql: String,
 }
 
 /// Size and seed of generated data.
@@ -70,6 +107,17 @@ struct DemoArgs {
     dataset: Dataset,
 }
 
+impl QueryArgs {
+    fn request(&self) -> cmd::query::Request<'_> {
+        cmd::query::Request {
+            catalog: &self.catalog,
+            principal: &self.principal,
+            purpose: self.purpose.as_deref(),
+            sql: &self.sql,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -84,6 +132,9 @@ fn main() -> ExitCode {
             !cli.quiet,
         ),
         Command::HashSecret => cmd::hash_secret::run(),
+        Command::Query(args) => cmd::query::run(&args.request(), args.format),
+        Command::Explain(args) => cmd::query::explain(&args.request()),
+        Command::Audit(AuditCommand::Verify { file }) => cmd::audit::verify(&file),
     };
     match result {
         Ok(code) => code,

@@ -97,6 +97,18 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
         catalog_path.display()
     );
     lienthong_server::say!("  see README.md \"A 5-minute tour\" and catalog-spec/SPEC.md for the format");
+    super::tour::run(&catalog_path, seed)?;
+    lienthong_server::say!();
+    lienthong_server::say!("Your turn, for example:");
+    lienthong_server::say!(
+        "  lienthong query --catalog {} --as ward-officer --purpose tthc \"SELECT full_name, phone FROM population.citizens LIMIT 5\"",
+        catalog_path.display()
+    );
+    lienthong_server::say!(
+        "  lienthong explain --catalog {} --as land-officer --purpose land-management \"SELECT count(*) FROM land.parcels\"",
+        catalog_path.display()
+    );
+    lienthong_server::say!("  lienthong audit verify {}", dir.join("audit/audit.jsonl").display());
     Ok(ExitCode::SUCCESS)
 }
 

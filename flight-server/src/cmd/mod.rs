@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod demo;
 pub mod generate;
 pub mod hash_secret;
+pub mod query;
+pub mod tour;
 pub mod validate;

@@ -1,7 +1,5 @@
 //! Policy resolution on the demo catalog: what each demo principal may see of each table.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use chrono::NaiveDate;
 use lienthong::policy::{Caller, ColumnAccess, Rows, TableAccess, resolve};
 use lienthong::spec::{Catalog, Classification, Combine, Generalization, Mask};

@@ -1,0 +1,171 @@
+//! The catalog at run time: the declared catalog, its sources, the audit log, the node's secret
+//! and the query limits, shared by every session opened on it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use lienthong_spec::PUBLIC_PRINCIPAL;
+
+use crate::audit::{AuditLog, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::mask::PseudonymSecret;
+use crate::session::Session;
+use crate::source::Sources;
+
+/// Per-query limits. `None` means no limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Most rows a query may return; one more fails the query (never a silently cut result).
+    pub max_rows: Option<u64>,
+    /// Longest a query may run, from planning to its last batch.
+    pub timeout: Option<Duration>,
+    /// Memory for a session's operators (sorts, joins, aggregates); those that can spill to disk.
+    pub memory_bytes: Option<usize>,
+}
+
+/// How to open a catalog; every field has a default.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The audit log file. Default: `audit/audit.jsonl` next to the catalog file.
+    pub audit_path: Option<PathBuf>,
+    /// The node's pseudonym secret. Default: `LIENTHONG_PSEUDONYM_KEY` from the environment;
+    /// without one, queries that need a pseudonym fail.
+    pub pseudonym_secret: Option<PseudonymSecret>,
+    /// The day grants are checked against. Default: today (UTC).
+    pub today: Option<NaiveDate>,
+    /// Per-query limits.
+    pub limits: Limits,
+    /// Evaluate row policies in the engine instead of sending them to the sources. For comparing
+    /// results with and without pushdown; slower, never less safe.
+    pub no_pushdown: bool,
+}
+
+pub(crate) struct Inner {
+    pub spec: Arc<lienthong_spec::Catalog>,
+    pub path: PathBuf,
+    pub sources: Sources,
+    pub audit: AuditLog,
+    pub secret: Option<PseudonymSecret>,
+    pub today: Option<NaiveDate>,
+    pub limits: Limits,
+    pub no_pushdown: bool,
+}
+
+impl Inner {
+    /// The key under which the audit log digests SQL literals: the node's secret when there is
+    /// one (digests cannot then be brute-forced without it), else the node's name.
+    pub(crate) fn audit_key(&self) -> Vec<u8> {
+        let mut key = b"lienthong-audit-literals:".to_vec();
+        key.extend_from_slice(self.spec.node.name.as_bytes());
+        if let Some(secret) = &self.secret {
+            key.extend_from_slice(&secret.audit_salt());
+        }
+        key
+    }
+}
+
+/// An opened catalog. Cheap to clone; open sessions with [`Catalog::session`].
+///
+/// ```no_run
+/// # async fn demo() -> lienthong::Result<()> {
+/// let catalog = lienthong::Catalog::open("demo-data/catalog.yaml")?;
+/// let session = catalog.session("ward-officer", Some("tthc"))?;
+/// let batches = session.sql("SELECT full_name FROM population.citizens LIMIT 5").await?.collect().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Catalog {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Catalog {
+    /// Reads and validates the catalog file. Sources are not touched: one that is down fails only
+    /// the queries that need it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// [`Catalog::open`] with options.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
+        let file = lienthong_spec::load(path.as_ref())?;
+        let base_dir = file.base_dir().to_owned();
+        let secret = match options.pseudonym_secret {
+            Some(secret) => Some(secret),
+            None => PseudonymSecret::from_env().transpose().map_err(Error::Query)?,
+        };
+        let audit_path = options
+            .audit_path
+            .unwrap_or_else(|| base_dir.join("audit").join("audit.jsonl"));
+        let spec = Arc::new(file.catalog);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                sources: Sources::new(Arc::clone(&spec), base_dir),
+                spec,
+                path: file.path,
+                audit: AuditLog::new(audit_path),
+                secret,
+                today: options.today,
+                limits: options.limits,
+                no_pushdown: options.no_pushdown,
+            }),
+        })
+    }
+
+    /// The declared catalog.
+    pub fn spec(&self) -> &lienthong_spec::Catalog {
+        &self.inner.spec
+    }
+
+    /// The audit log's file.
+    pub fn audit_path(&self) -> &Path {
+        self.inner.audit.path()
+    }
+
+    /// The digest under which the audit log records `value` when a query names it: how an owner
+    /// finds the queries that looked a citizen up, without the log holding the citizen's ID.
+    pub fn literal_digest(&self, value: &str) -> String {
+        crate::redact::literal_digest(&self.inner.audit_key(), value)
+    }
+
+    /// Forgets cached source tables and schemas; the next queries ask the sources again.
+    pub fn refresh(&self) {
+        self.inner.sources.refresh();
+    }
+
+    /// Opens a session as `principal` (already authenticated by the caller of this function) for
+    /// `purpose`. `public` needs no purpose; every other principal needs one the catalog declares.
+    /// A refusal is audited and does not say whether the principal or the purpose was wrong.
+    pub fn session(&self, principal: &str, purpose: Option<&str>) -> Result<Session> {
+        let spec = &self.inner.spec;
+        let known = if principal == PUBLIC_PRINCIPAL {
+            true
+        } else {
+            spec.principals.contains_key(principal) && purpose.is_some_and(|p| spec.purposes.contains_key(p))
+        };
+        if !known {
+            let error = Error::Denied("unknown principal, or a purpose that is missing or not declared".into());
+            self.inner.audit.append(&Event {
+                kind: "session".into(),
+                time: crate::session::now_rfc3339(),
+                node: spec.node.name.clone(),
+                principal: principal.to_owned(),
+                purpose: purpose.map(str::to_owned),
+                outcome: Some(Outcome::Denied),
+                error: Some(error.to_string()),
+                ..Event::default()
+            })?;
+            return Err(error);
+        }
+        Ok(Session::new(Arc::clone(&self.inner), principal, purpose))
+    }
+}

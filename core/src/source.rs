@@ -1,0 +1,341 @@
+//! Sources: the raw DataFusion table behind each catalog table, opened on first use and cached.
+//!
+//! Files (Parquet, CSV, JSON) are DataFusion listing tables; SQLite and PostgreSQL tables come from
+//! `datafusion-table-providers`, which send each scan to the database as SQL with the pushed-down
+//! filters and projection. Raw tables are never registered in a caller's session: only
+//! [`crate::govern`] reads them, under the caller's policy.
+//!
+//! The federation feature of those providers is off on purpose: federation would move the caller's
+//! own joins and predicates into the database, across the policy barrier. What reaches the database
+//! is the governed sub-plan (policy filter and granted columns), through scan pushdown.
+//!
+//! A source that cannot be reached does not stop the catalog: its tables answer every scan with an
+//! error naming the source, and the next session tries again. Tables that opened are cached with a
+//! time to live (the source's `schema_cache_ttl_seconds`, default 5 minutes), so a changed schema is
+//! picked up without a restart; [`Sources::refresh`] drops the cache at once.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::TableReference;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion_table_providers_common::sql::db_connection_pool::Mode;
+use datafusion_table_providers_postgres::PostgresTableFactory;
+use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
+use datafusion_table_providers_sqlite::SqliteTableFactory;
+use datafusion_table_providers_sqlite::pool::SqliteConnectionPoolFactory;
+use lienthong_spec::{Catalog, ColumnType, Source, SourceKind, SslMode, Table};
+use moka::future::Cache;
+use secrecy::SecretString;
+
+use crate::error::SourceFailure;
+
+/// How long an opened table (and its schema) is reused before the source is asked again.
+const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// The raw tables of a catalog, opened lazily, one cache per source.
+pub(crate) struct Sources {
+    catalog: Arc<Catalog>,
+    base_dir: PathBuf,
+    caches: HashMap<String, Cache<String, Arc<dyn TableProvider>>>,
+    /// For listing tables' schema inference (no caller state involved).
+    files: SessionContext,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("base_dir", &self.base_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sources {
+    pub(crate) fn new(catalog: Arc<Catalog>, base_dir: PathBuf) -> Self {
+        let caches = catalog
+            .sources
+            .iter()
+            .map(|(name, source)| {
+                let ttl = source.schema_cache_ttl_seconds.map_or(DEFAULT_TTL, Duration::from_secs);
+                (
+                    name.clone(),
+                    Cache::builder().time_to_live(ttl).max_capacity(10_000).build(),
+                )
+            })
+            .collect();
+        Self {
+            catalog,
+            base_dir,
+            caches,
+            files: SessionContext::new(),
+        }
+    }
+
+    /// Forgets every opened table: the next use asks the sources again (new schemas, new files).
+    pub(crate) fn refresh(&self) {
+        for cache in self.caches.values() {
+            cache.invalidate_all();
+        }
+    }
+
+    /// The raw table behind `database.table`. Never fails: an unreachable source gives a table that
+    /// fails when scanned, with the catalog's schema.
+    pub(crate) async fn table(&self, database: &str, table: &str) -> Arc<dyn TableProvider> {
+        let Some(definition) = self.catalog.databases.get(database).and_then(|d| d.tables.get(table)) else {
+            return unavailable("-", "no such table", &[]);
+        };
+        let source_name = definition.source.as_str();
+        let (Some(source), Some(cache)) = (self.catalog.sources.get(source_name), self.caches.get(source_name)) else {
+            return unavailable(source_name, "not declared", &definition.columns);
+        };
+        let key = format!("{database}.{table}");
+        let opened = cache
+            .try_get_with(key, async {
+                self.open(source, definition, table)
+                    .await
+                    .map(|provider| -> Arc<dyn TableProvider> {
+                        Arc::new(Named {
+                            source_name: source_name.to_owned(),
+                            inner: provider,
+                        })
+                    })
+            })
+            .await;
+        match opened {
+            Ok(provider) => provider,
+            Err(message) => unavailable(source_name, &message, &definition.columns),
+        }
+    }
+
+    async fn open(&self, source: &Source, definition: &Table, table: &str) -> Result<Arc<dyn TableProvider>, String> {
+        let remote = definition.remote_name.as_deref().unwrap_or(table);
+        match source.kind {
+            SourceKind::Parquet | SourceKind::Csv | SourceKind::Json => {
+                self.open_files(source, definition, table).await
+            }
+            SourceKind::Sqlite => {
+                let path = self.local_path(source.path.as_deref().unwrap_or_default())?;
+                if !path.is_file() {
+                    return Err(format!("no SQLite file at {}", path.display()));
+                }
+                let path = path.to_str().ok_or("the SQLite path is not UTF-8")?;
+                let pool = SqliteConnectionPoolFactory::new(path, Mode::File, Duration::from_secs(5))
+                    .with_schema(TableReference::from(remote), catalog_schema(&definition.columns))
+                    .build()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                SqliteTableFactory::new(Arc::new(pool))
+                    .table_provider(TableReference::from(remote))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            SourceKind::Postgres => {
+                let pool = PostgresConnectionPool::new(postgres_params(source)?)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                PostgresTableFactory::new(Arc::new(pool))
+                    .table_provider(TableReference::from(remote))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            SourceKind::Flightsql => Err("remote lienthong nodes are not supported yet".into()),
+        }
+    }
+
+    async fn open_files(
+        &self,
+        source: &Source,
+        definition: &Table,
+        table: &str,
+    ) -> Result<Arc<dyn TableProvider>, String> {
+        let base = source.url.as_deref().unwrap_or_default();
+        let location = definition.location.as_deref().unwrap_or(table);
+        let path = self.local_path(base)?.join(location);
+        if !path.exists() {
+            return Err(format!("nothing at {}", path.display()));
+        }
+        let url = ListingTableUrl::parse(path.to_string_lossy()).map_err(|e| e.to_string())?;
+        let options = match source.kind {
+            SourceKind::Csv => {
+                ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true))).with_file_extension(".csv")
+            }
+            SourceKind::Json => ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension(".json"),
+            _ => ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet"),
+        };
+        let state = self.files.state();
+        let config = ListingTableConfig::new(url).with_listing_options(options);
+        let config = if matches!(source.kind, SourceKind::Parquet) {
+            config.infer_schema(&state).await.map_err(|e| e.to_string())?
+        } else {
+            // Text formats carry no types: the catalog says what they are.
+            config.with_schema(catalog_schema(&definition.columns))
+        };
+        let provider = ListingTable::try_new(config).map_err(|e| e.to_string())?;
+        let schema = provider.schema();
+        if let Some(missing) = definition
+            .columns
+            .iter()
+            .find(|c| schema.field_with_name(&c.name).is_err())
+        {
+            return Err(format!("column `{}` is not in {}", missing.name, path.display()));
+        }
+        Ok(Arc::new(provider))
+    }
+
+    /// A local path from a catalog URL or path: relative to the catalog file, or `file://`.
+    fn local_path(&self, url: &str) -> Result<PathBuf, String> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Ok(PathBuf::from(path));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(format!("`{scheme}://` object stores are not enabled in this build"));
+        }
+        let path = Path::new(url);
+        Ok(if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        })
+    }
+}
+
+/// Whether `provider` is a raw source table (which only a policy barrier may read).
+pub(crate) fn is_raw(provider: &dyn TableProvider) -> bool {
+    let any = provider as &dyn Any;
+    any.is::<Named>() || any.is::<Unavailable>()
+}
+
+/// Connection parameters for the PostgreSQL pool; the password comes from the environment.
+fn postgres_params(source: &Source) -> Result<HashMap<String, SecretString>, String> {
+    let connection = source.connection.as_ref().ok_or("no connection")?;
+    let mut params = HashMap::new();
+    let mut put = |key: &str, value: String| {
+        params.insert(key.to_owned(), SecretString::from(value));
+    };
+    put("host", connection.host.clone());
+    put("port", connection.port.unwrap_or(5432).to_string());
+    put("db", connection.database.clone());
+    put("user", connection.user.clone());
+    if let Some(env) = &connection.password_env {
+        let password = std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))?;
+        put("pass", password);
+    }
+    let sslmode = match connection.sslmode {
+        Some(SslMode::Disable) | None => "disable",
+        Some(SslMode::Prefer) => "prefer",
+        Some(SslMode::Require) => "require",
+    };
+    put("sslmode", sslmode.to_owned());
+    Ok(params)
+}
+
+/// The Arrow type of a catalog column type.
+pub(crate) fn arrow_type(data_type: ColumnType) -> DataType {
+    match data_type {
+        ColumnType::String => DataType::Utf8,
+        ColumnType::Int32 => DataType::Int32,
+        ColumnType::Int64 => DataType::Int64,
+        ColumnType::Float64 => DataType::Float64,
+        ColumnType::Boolean => DataType::Boolean,
+        ColumnType::Date => DataType::Date32,
+        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+    }
+}
+
+/// The schema the catalog declares for a table.
+pub(crate) fn catalog_schema(columns: &[lienthong_spec::Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(c.data_type), !c.primary_key))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn unavailable(source_name: &str, message: &str, columns: &[lienthong_spec::Column]) -> Arc<dyn TableProvider> {
+    Arc::new(Unavailable {
+        source_name: source_name.to_owned(),
+        message: message.to_owned(),
+        schema: catalog_schema(columns),
+    })
+}
+
+fn failure(source_name: &str, message: impl Into<String>) -> DataFusionError {
+    DataFusionError::External(Box::new(SourceFailure {
+        source_name: source_name.to_owned(),
+        message: message.into(),
+    }))
+}
+
+/// A table whose source could not be opened: it plans with the catalog's schema and fails when
+/// scanned, so that only the queries that touch it fail.
+#[derive(Debug)]
+struct Unavailable {
+    source_name: String,
+    message: String,
+    schema: SchemaRef,
+}
+
+#[async_trait]
+impl TableProvider for Unavailable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Err(failure(&self.source_name, &self.message))
+    }
+}
+
+/// A raw table that remembers its source, so that a scan that fails names it.
+#[derive(Debug)]
+struct Named {
+    source_name: String,
+    inner: Arc<dyn TableProvider>,
+}
+
+#[async_trait]
+impl TableProvider for Named {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.inner
+            .scan(state, projection, filters, limit)
+            .await
+            .map_err(|e| failure(&self.source_name, e.to_string()))
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the governed engine over real files, a real SQLite file and a real
+//! PostgreSQL server.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+mod attacks;
+mod audit;
+mod common;
+mod policy;
+mod postgres;
+mod reference;
+mod scenarios;
+mod sources;
