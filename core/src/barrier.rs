@@ -19,6 +19,8 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, UserDefinedLogicalNode, UserDefinedLogicalNodeCore};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
@@ -83,7 +85,7 @@ impl UserDefinedLogicalNodeCore for PolicyBarrier {
     }
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        fmt_policy(&self.policy, f)
+        fmt_policy("PolicyBarrier", &self.policy, f)
     }
 
     fn with_exprs_and_inputs(&self, exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> DfResult<Self> {
@@ -102,8 +104,8 @@ impl UserDefinedLogicalNodeCore for PolicyBarrier {
     }
 }
 
-fn fmt_policy(policy: &Policy, f: &mut fmt::Formatter) -> fmt::Result {
-    write!(f, "PolicyBarrier: table={}", policy.table)?;
+fn fmt_policy(name: &str, policy: &Policy, f: &mut fmt::Formatter) -> fmt::Result {
+    write!(f, "{name}: table={}", policy.table)?;
     if !policy.grants.is_empty() {
         write!(f, " grants=[{}]", policy.grants.join(", "))?;
     } else {
@@ -125,17 +127,27 @@ fn fmt_policy(policy: &Policy, f: &mut fmt::Formatter) -> fmt::Result {
     Ok(())
 }
 
+/// What a [`BarrierExec`] seals off.
+#[derive(Debug, Clone)]
+pub(crate) enum Seal {
+    /// A governed table's policy.
+    Policy(Arc<Policy>),
+    /// A source that receives SQL text: predicates reach it only through the logical plan, where
+    /// each one is checked to be safely encodable (see `source::encodable`).
+    Source(String),
+}
+
 /// The physical barrier: passes batches through untouched and refuses every filter, limit or
 /// projection that an optimizer would push below it.
 #[derive(Debug)]
 pub(crate) struct BarrierExec {
     input: Arc<dyn ExecutionPlan>,
-    pub policy: Arc<Policy>,
+    seal: Seal,
     properties: Arc<PlanProperties>,
 }
 
 impl BarrierExec {
-    fn new(input: Arc<dyn ExecutionPlan>, policy: Arc<Policy>) -> Self {
+    pub(crate) fn new(input: Arc<dyn ExecutionPlan>, seal: Seal) -> Self {
         let properties = Arc::new(PlanProperties::new(
             input.equivalence_properties().clone(),
             input.output_partitioning().clone(),
@@ -144,7 +156,7 @@ impl BarrierExec {
         ));
         Self {
             input,
-            policy,
+            seal,
             properties,
         }
     }
@@ -152,14 +164,20 @@ impl BarrierExec {
 
 impl DisplayAs for BarrierExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        fmt_policy(&self.policy, f)
+        match &self.seal {
+            Seal::Policy(policy) => fmt_policy("PolicyBarrierExec", policy, f),
+            Seal::Source(source) => write!(f, "SourceSeal: source={source}"),
+        }
     }
 }
 
 #[allow(deprecated)] // `with_new_children` is still required by the trait in DataFusion 55.
 impl ExecutionPlan for BarrierExec {
     fn name(&self) -> &str {
-        "PolicyBarrierExec"
+        match self.seal {
+            Seal::Policy(_) => "PolicyBarrierExec",
+            Seal::Source(_) => "SourceSealExec",
+        }
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
@@ -185,7 +203,7 @@ impl ExecutionPlan for BarrierExec {
         let Ok([input]) = <[Arc<dyn ExecutionPlan>; 1]>::try_from(children) else {
             return internal_err!("PolicyBarrierExec takes one input");
         };
-        Ok(Arc::new(Self::new(input, Arc::clone(&self.policy))))
+        Ok(Arc::new(Self::new(input, self.seal.clone())))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
@@ -214,11 +232,28 @@ impl ExtensionPlanner for BarrierPlanner {
         let [input] = physical_inputs else {
             return internal_err!("PolicyBarrier takes one input");
         };
-        Ok(Some(Arc::new(BarrierExec::new(
-            Arc::clone(input),
-            Arc::clone(&barrier.policy),
-        ))))
+        let input = conform(Arc::clone(input), UserDefinedLogicalNodeCore::schema(barrier))?;
+        let seal = Seal::Policy(Arc::clone(&barrier.policy));
+        Ok(Some(Arc::new(BarrierExec::new(input, seal))))
     }
+}
+
+/// `input` with exactly the barrier's columns. A source asked for no column at all (`count(*)`)
+/// may still return one; the barrier's output must be what the plan above it expects.
+fn conform(input: Arc<dyn ExecutionPlan>, logical: &DFSchemaRef) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let physical = input.schema();
+    if physical.fields().len() == logical.fields().len() {
+        return Ok(input);
+    }
+    let columns = logical
+        .fields()
+        .iter()
+        .map(|field| {
+            let column = PhysicalColumn::new_with_schema(field.name(), &physical)?;
+            Ok((Arc::new(column) as Arc<dyn PhysicalExpr>, field.name().clone()))
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok(Arc::new(ProjectionExec::try_new(columns, input)?))
 }
 
 /// The session's query planner: DataFusion's, knowing the barrier.
@@ -240,6 +275,8 @@ impl QueryPlanner for GovernedQueryPlanner {
 
 /// Number of physical barriers in `plan`.
 pub(crate) fn count_barrier_execs(plan: &Arc<dyn ExecutionPlan>) -> usize {
-    let own = usize::from(plan.is::<BarrierExec>());
+    let own = plan
+        .downcast_ref::<BarrierExec>()
+        .map_or(0, |b| usize::from(matches!(b.seal, Seal::Policy(_))));
     own + plan.children().into_iter().map(count_barrier_execs).sum::<usize>()
 }

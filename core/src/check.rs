@@ -13,7 +13,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, Result as DfResult};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::utils::split_conjunction;
-use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, lit};
+use datafusion::logical_expr::{Aggregate, Distinct, Expr, Filter, LogicalPlan, Projection, lit};
 
 use crate::barrier::PolicyBarrier;
 use crate::error::{Error, Result};
@@ -45,6 +45,18 @@ fn protected_input(plan: &LogicalPlan) -> Option<(u32, String)> {
 /// Refuses reads of aggregate-only tables that are not protected aggregates, and adds the
 /// group-size suppression to those that are.
 pub(crate) fn enforce_aggregate_only(plan: LogicalPlan) -> Result<LogicalPlan> {
+    // SELECT DISTINCT is a grouping without aggregates: make it one, so that it is guarded too.
+    let plan = plan
+        .transform_up_with_subqueries(|node| match node {
+            LogicalPlan::Distinct(Distinct::All(input)) if protected_input(&input).is_some() => {
+                let columns: Vec<Expr> = input.schema().columns().into_iter().map(Expr::Column).collect();
+                let grouped = Aggregate::try_new(input, columns, Vec::new())?;
+                Ok(Transformed::yes(LogicalPlan::Aggregate(grouped)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .data;
     refuse_unaggregated(&plan, false)?;
     plan.transform_up_with_subqueries(|node| {
         let LogicalPlan::Aggregate(aggregate) = &node else {

@@ -16,10 +16,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, Result as DfResult, TableReference, internal_err};
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableType, and, or};
+use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
+use datafusion::optimizer::{OptimizerContext, OptimizerRule};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::sqlparser::ast::{self, ExprWithAlias, Value, visit_expressions_mut};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -103,6 +106,13 @@ pub(crate) fn governed_plan(
         .analyzer()
         .execute_and_check(inner, state.config_options(), |_, _| {})
         .map_err(|e| e.to_string())?;
+    // And simplify them as the optimizer will (casts of literals folded), for the same reason.
+    let simplify = SimplifyExpressions::new();
+    let context = OptimizerContext::new();
+    let inner = inner
+        .transform_up(|node| simplify.rewrite(node, &context))
+        .map_err(|e| e.to_string())?
+        .data;
     let rows = planned_filter(&inner);
     let policy = Policy {
         table: format!("{database}.{table}"),

@@ -23,7 +23,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
+use datafusion::common::tree_node::TreeNode;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -41,6 +43,7 @@ use lienthong_spec::{Catalog, ColumnType, Source, SourceKind, SslMode, Table};
 use moka::future::Cache;
 use secrecy::SecretString;
 
+use crate::barrier::{BarrierExec, Seal};
 use crate::error::SourceFailure;
 
 /// How long an opened table (and its schema) is reused before the source is asked again.
@@ -110,6 +113,7 @@ impl Sources {
                         Arc::new(Named {
                             source_name: source_name.to_owned(),
                             inner: provider,
+                            writes_sql: matches!(source.kind, SourceKind::Sqlite | SourceKind::Postgres),
                         })
                     })
             })
@@ -313,6 +317,25 @@ impl TableProvider for Unavailable {
 struct Named {
     source_name: String,
     inner: Arc<dyn TableProvider>,
+    /// Whether scans become SQL text for a database (SQLite, PostgreSQL).
+    writes_sql: bool,
+}
+
+/// Whether every text literal of `filter` survives the SQL text that the relational providers
+/// write. Their dialects double single quotes correctly but pass a backslash before a quote
+/// through unescaped, and no SQL literal can carry NUL: filters with such literals are kept out
+/// of the database and evaluated by the engine instead (same rows, still under the policy).
+/// `tests/it/sources.rs` fuzzes this against a real SQLite file and a real PostgreSQL server.
+fn encodable(filter: &Expr) -> bool {
+    !filter
+        .exists(|e| {
+            Ok(matches!(
+                e,
+                Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _)
+                    if s.contains(['\\', '\0'])
+            ))
+        })
+        .unwrap_or(true)
 }
 
 #[async_trait]
@@ -324,7 +347,15 @@ impl TableProvider for Named {
         TableType::Base
     }
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        self.inner.supports_filters_pushdown(filters)
+        let mut answers = self.inner.supports_filters_pushdown(filters)?;
+        if self.writes_sql {
+            for (answer, filter) in answers.iter_mut().zip(filters) {
+                if !encodable(filter) {
+                    *answer = TableProviderFilterPushDown::Unsupported;
+                }
+            }
+        }
+        Ok(answers)
     }
     async fn scan(
         &self,
@@ -333,9 +364,15 @@ impl TableProvider for Named {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.inner
+        let plan = self
+            .inner
             .scan(state, projection, filters, limit)
             .await
-            .map_err(|e| failure(&self.source_name, e.to_string()))
+            .map_err(|e| failure(&self.source_name, e.to_string()))?;
+        Ok(if self.writes_sql {
+            Arc::new(BarrierExec::new(plan, Seal::Source(self.source_name.clone())))
+        } else {
+            plan
+        })
     }
 }

@@ -263,6 +263,7 @@ pub async fn context(principal: &str) -> SessionContext {
         let frame = raw.sql(&sql).await.unwrap();
         let schema = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await.unwrap();
+        let schema = batches.first().map_or(schema, |b| b.schema());
         let schema_provider = catalog.schema(database).unwrap_or_else(|| {
             let s = Arc::new(MemorySchemaProvider::new());
             catalog.register_schema(database, s.clone()).unwrap();
