@@ -59,8 +59,7 @@ pub fn run(request: &Request<'_>, format: Format) -> anyhow::Result<ExitCode> {
             Err(error) => return Ok(refused(&error)),
         };
         let schema = stream.schema();
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        let mut out = std::io::stdout();
         let mut printer = Printer::new(format, &mut out, &schema)?;
         while let Some(batch) = stream.next().await {
             match batch {
