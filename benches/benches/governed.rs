@@ -1,0 +1,155 @@
+//! Governed against ungoverned: the demo workload and a point lookup by citizen ID, run through a
+//! lienthong session (policy barrier, masks, checks, audit) and, in the same run, as plain
+//! DataFusion over the same Parquet files with the same policy written into the SQL by hand.
+//!
+//! `cargo bench -p lienthong-benches --bench governed` (1 M citizens; set
+//! `LIENTHONG_BENCH_CITIZENS=10000000` for 10 M).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::time::Duration;
+
+use lienthong::datafusion::prelude::{ParquetReadOptions, SessionContext};
+use lienthong::mask::PseudonymSecret;
+use lienthong::{Catalog, OpenOptions};
+use lienthong_benches::env_u64;
+use lienthong_synth::{CATALOG_FILE, Config, NoProgress, generate};
+
+/// One workload query: who, the governed SQL, and the same question asked of the raw files.
+struct Case {
+    name: &'static str,
+    principal: &'static str,
+    purpose: &'static str,
+    governed: String,
+    raw: String,
+}
+
+fn cases(citizen: &str) -> Vec<Case> {
+    let case = |name, principal, purpose, governed: &str, raw: &str| Case {
+        name,
+        principal,
+        purpose,
+        governed: governed.to_owned(),
+        raw: raw.to_owned(),
+    };
+    vec![
+        case(
+            "paperless (ward officer, 3-way join)",
+            "ward-officer",
+            "tthc",
+            "SELECT c.citizen_id, c.full_name, c.phone, r.parcel_id, p.area_m2 FROM population.citizens c \
+             JOIN land.rights r ON r.holder_citizen_id = c.citizen_id JOIN land.parcels p ON p.parcel_id = r.parcel_id",
+            "SELECT c.citizen_id, c.full_name, concat(repeat('*', character_length(c.phone) - 3), right(c.phone, 3)) AS phone, \
+             r.parcel_id, p.area_m2 FROM (SELECT * FROM citizens WHERE current_ward_code = '00070') c \
+             JOIN (SELECT * FROM rights WHERE ward_code = '00070') r ON r.holder_citizen_id = c.citizen_id \
+             JOIN (SELECT * FROM parcels WHERE ward_code = '00070') p ON p.parcel_id = r.parcel_id",
+        ),
+        case(
+            "statistics (aggregate-only, k = 10)",
+            "statistician",
+            "statistics",
+            "SELECT current_province_code, sex, count(*) AS n FROM population.citizens GROUP BY 1, 2",
+            "SELECT current_province_code, sex, count(*) AS n FROM citizens GROUP BY 1, 2 HAVING count(*) >= 10",
+        ),
+        case(
+            "land planning (province scan + join, pseudonyms)",
+            "land-officer",
+            "land-management",
+            "SELECT p.ward_code, count(*) AS n, count(DISTINCT r.holder_citizen_id) AS holders FROM land.parcels p \
+             JOIN land.rights r ON r.parcel_id = p.parcel_id GROUP BY p.ward_code",
+            "SELECT p.ward_code, count(*) AS n, count(DISTINCT r.holder_citizen_id) AS holders \
+             FROM (SELECT * FROM parcels WHERE province_code = '01') p \
+             JOIN (SELECT * FROM rights WHERE province_code = '01') r ON r.parcel_id = p.parcel_id GROUP BY p.ward_code",
+        ),
+        case(
+            "point lookup by citizen ID (owner)",
+            "population-owner",
+            "data-stewardship",
+            &format!("SELECT * FROM population.citizens WHERE citizen_id = '{citizen}'"),
+            &format!("SELECT * FROM citizens WHERE citizen_id = '{citizen}'"),
+        ),
+    ]
+}
+
+async fn best_of<F, Fut>(runs: usize, mut f: F) -> (Duration, usize)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let mut best = Duration::MAX;
+    let mut rows = 0;
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        rows = f().await;
+        best = best.min(started.elapsed());
+    }
+    (best, rows)
+}
+
+#[tokio::main]
+async fn main() {
+    let citizens = env_u64("LIENTHONG_BENCH_CITIZENS", 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        &Config {
+            out: dir.path().to_owned(),
+            citizens,
+            seed: lienthong_synth::DEFAULT_SEED,
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let catalog = Catalog::open_with(
+        dir.path().join(CATALOG_FILE),
+        OpenOptions {
+            pseudonym_secret: Some(PseudonymSecret::new("benchmark secret, not for production").unwrap()),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let raw = SessionContext::new();
+    for (name, file) in [
+        ("citizens", "population/citizens.parquet"),
+        ("parcels", "land/parcels.parquet"),
+        ("rights", "land/rights.parquet"),
+    ] {
+        let path = dir.path().join(file);
+        raw.register_parquet(name, path.to_str().unwrap(), ParquetReadOptions::default()).await.unwrap();
+    }
+    // A citizen in the middle of the key range.
+    let middle = raw
+        .sql(&format!("SELECT citizen_id FROM citizens ORDER BY citizen_id LIMIT 1 OFFSET {}", citizens / 2))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let id = lienthong::datafusion::arrow::util::display::array_value_to_string(middle[0].column(0), 0).unwrap();
+
+    println!("governed vs ungoverned, {citizens} citizens, best of 5 (after one warm-up run)");
+    println!("{:<50} {:>10} {:>10} {:>7} {:>8}", "query", "governed", "raw", "ratio", "rows");
+    for case in cases(&id) {
+        let session = catalog.session(case.principal, Some(case.purpose)).unwrap();
+        let governed = || async {
+            let batches = session.sql(&case.governed).await.unwrap().collect().await.unwrap();
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        };
+        let baseline = || async {
+            let batches = raw.sql(&case.raw).await.unwrap().collect().await.unwrap();
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        };
+        governed().await;
+        baseline().await;
+        let (g, rows) = best_of(5, governed).await;
+        let (r, raw_rows) = best_of(5, baseline).await;
+        assert_eq!(rows, raw_rows, "{}: governed and raw answers differ in size", case.name);
+        println!(
+            "{:<50} {:>8.2}ms {:>8.2}ms {:>7.2} {:>8}",
+            case.name,
+            g.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3,
+            g.as_secs_f64() / r.as_secs_f64(),
+            rows
+        );
+    }
+}
