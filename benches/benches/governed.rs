@@ -114,11 +114,16 @@ async fn main() {
         ("rights", "land/rights.parquet"),
     ] {
         let path = dir.path().join(file);
-        raw.register_parquet(name, path.to_str().unwrap(), ParquetReadOptions::default()).await.unwrap();
+        raw.register_parquet(name, path.to_str().unwrap(), ParquetReadOptions::default())
+            .await
+            .unwrap();
     }
     // A citizen in the middle of the key range.
     let middle = raw
-        .sql(&format!("SELECT citizen_id FROM citizens ORDER BY citizen_id LIMIT 1 OFFSET {}", citizens / 2))
+        .sql(&format!(
+            "SELECT citizen_id FROM citizens ORDER BY citizen_id LIMIT 1 OFFSET {}",
+            citizens / 2
+        ))
         .await
         .unwrap()
         .collect()
@@ -127,7 +132,10 @@ async fn main() {
     let id = lienthong::datafusion::arrow::util::display::array_value_to_string(middle[0].column(0), 0).unwrap();
 
     println!("governed vs ungoverned, {citizens} citizens, best of 5 (after one warm-up run)");
-    println!("{:<50} {:>10} {:>10} {:>7} {:>8}", "query", "governed", "raw", "ratio", "rows");
+    println!(
+        "{:<50} {:>10} {:>10} {:>7} {:>8}",
+        "query", "governed", "raw", "ratio", "rows"
+    );
     for case in cases(&id) {
         let session = catalog.session(case.principal, Some(case.purpose)).unwrap();
         let governed = || async {

@@ -185,6 +185,17 @@ fn demo_generates_once_then_reuses_and_shows_principals() {
         .find(|l| l.trim_start().starts_with("population.citizens"))
         .unwrap();
     assert!(citizens_line.contains("2,000"), "{citizens_line}");
+    // The tour: every scenario runs, refusals are shown as refusals, the audit names the lookup.
+    for expected in [
+        "1. Paperless procedure",
+        "6. Who looked at my data",
+        "refused: query failed: No field named ethnicity",
+        "refused: denied: population.citizens may only be read by aggregate queries",
+        "p_",
+        "ward-officer (000.70.99.H26) for tthc: accepted",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected}:\n{stdout}");
+    }
 
     let modified = std::fs::metadata(demo_dir.join("catalog.yaml"))
         .unwrap()
@@ -220,5 +231,134 @@ fn hash_secret_prints_a_verifiable_argon2_hash() {
         argon2::Argon2::default()
             .verify_password(b"correct horse", &hash)
             .is_ok()
+    );
+}
+
+/// A small demo catalog, generated once for the query tests.
+fn demo_catalog() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let out = lienthong(&[
+            "generate",
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+            "--citizens",
+            "2000",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        dir.join("catalog.yaml")
+    })
+}
+
+#[test]
+fn query_prints_governed_results_in_every_format_and_refuses_with_status_3() {
+    let catalog = demo_catalog().to_str().unwrap();
+    let sql = "SELECT parcel_id, ward_code FROM land.parcels ORDER BY parcel_id LIMIT 3";
+    let base = [
+        "query",
+        "--catalog",
+        catalog,
+        "--as",
+        "ward-officer",
+        "--purpose",
+        "tthc",
+    ];
+    let run = |format: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--format", format, sql]);
+        lienthong(&args)
+    };
+    let table = run("table");
+    assert_eq!(table.status.code(), Some(0), "{}", text(&table.stderr));
+    let table = text(&table.stdout);
+    assert!(table.contains("| 00070 ") && table.contains("3 rows"), "{table}");
+    let csv = text(&run("csv").stdout);
+    assert_eq!(csv.lines().next(), Some("parcel_id,ward_code"));
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(",00070")), "{csv}");
+    let json = text(&run("json").stdout);
+    assert_eq!(json.lines().count(), 3);
+    assert!(json.lines().all(|l| l.contains("\"ward_code\":\"00070\"")), "{json}");
+    let parquet = run("parquet").stdout;
+    assert_eq!(&parquet[..4], b"PAR1");
+
+    let denied = lienthong(&[
+        "query",
+        "--catalog",
+        catalog,
+        "--as",
+        "statistician",
+        "--purpose",
+        "statistics",
+        "SELECT sex FROM population.citizens",
+    ]);
+    assert_eq!(denied.status.code(), Some(3));
+    assert!(text(&denied.stderr).contains("aggregate"), "{}", text(&denied.stderr));
+    let public = lienthong(&[
+        "query",
+        "--catalog",
+        catalog,
+        "SELECT count(*) AS n FROM reference.provinces",
+    ]);
+    assert!(text(&public.stdout).contains("| 34 |"), "{}", text(&public.stdout));
+    let unknown = lienthong(&[
+        "query",
+        "--catalog",
+        catalog,
+        "--as",
+        "nobody",
+        "--purpose",
+        "tthc",
+        "SELECT 1",
+    ]);
+    assert_eq!(unknown.status.code(), Some(3));
+}
+
+#[test]
+fn explain_shows_the_policy_in_the_plan_and_audit_verify_checks_the_log() {
+    let catalog = demo_catalog();
+    let out = lienthong(&[
+        "explain",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--as",
+        "business-registrar",
+        "--purpose",
+        "business-registration",
+        "SELECT name FROM business.enterprises",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("PolicyBarrier: table=business.enterprises grants=[registrar-enterprises]"),
+        "{plan}"
+    );
+    let sql = plan.lines().find(|l| l.contains("SQLiteSqlExec")).unwrap_or_default();
+    assert!(
+        sql.contains("WHERE") && sql.contains("'01'"),
+        "the policy reaches SQLite: {plan}"
+    );
+
+    let log = catalog.with_file_name("audit").join("audit.jsonl");
+    let ok = lienthong(&["audit", "verify", log.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("intact"));
+    let copy = tempfile::tempdir().unwrap();
+    let edited = copy.path().join("audit.jsonl");
+    let original = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&edited, original.replacen("business-registrar", "public", 1)).unwrap();
+    std::fs::copy(
+        log.with_file_name("audit.jsonl.head"),
+        copy.path().join("audit.jsonl.head"),
+    )
+    .unwrap();
+    let broken = lienthong(&["audit", "verify", edited.to_str().unwrap()]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        text(&broken.stdout).contains("BROKEN at line"),
+        "{}",
+        text(&broken.stdout)
     );
 }

@@ -81,7 +81,7 @@ const SCENARIOS: &[(&str, &[Step])] = &[
             step(
                 "statistician",
                 Some("statistics"),
-                "SELECT full_name FROM population.citizens LIMIT 1",
+                "SELECT sex, date_of_birth FROM population.citizens LIMIT 1",
             ),
             step(
                 "public",
