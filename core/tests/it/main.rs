@@ -6,6 +6,7 @@
 mod attacks;
 mod audit;
 mod common;
+mod limits;
 mod policy;
 mod postgres;
 mod reference;
