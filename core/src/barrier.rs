@@ -8,6 +8,7 @@
 //! pruned through it: dropping a column changes neither which rows pass nor what the others show.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -93,6 +94,18 @@ impl UserDefinedLogicalNodeCore for PolicyBarrier {
             return internal_err!("PolicyBarrier takes one input and no expressions");
         };
         Ok(Self::new(input, Arc::clone(&self.policy)))
+    }
+
+    /// Predicates stay above the barrier, except that when the policy removes no row, predicates
+    /// on unmasked columns may go below it (and on to the source, where they prune): with no
+    /// hidden row there is nothing for them to reveal, and they see the same values either way.
+    fn prevent_predicate_push_down_columns(&self) -> HashSet<String> {
+        let all = self.schema.fields().iter().map(|f| f.name().clone());
+        if self.policy.rows.is_some() {
+            return all.collect();
+        }
+        all.filter(|name| self.policy.masks.iter().any(|(masked, _)| masked == name))
+            .collect()
     }
 
     fn necessary_children_exprs(&self, output_columns: &[usize]) -> Option<Vec<Vec<usize>>> {

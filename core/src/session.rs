@@ -2,6 +2,7 @@
 //! (parse, refuse what is not a read, plan over governed tables, enforce aggregate-only, optimize,
 //! check that the policy survived, audit, run within limits).
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,6 +17,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Optimizer;
+use datafusion::physical_plan::metrics::MetricValue;
 use datafusion::physical_plan::{ExecutionPlan, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -170,7 +172,9 @@ impl Session {
                 } else {
                     execute_stream(Arc::clone(&planned.plan), self.ctx.task_ctx()).map_err(Error::from_datafusion)?
                 };
-                Ok(QueryStream::new(stream, &self.inner, event, started))
+                let mut stream = QueryStream::new(stream, &self.inner, event, started);
+                stream.plan = Some(Arc::clone(&planned.plan));
+                Ok(stream)
             }
             Err(error) => {
                 event.outcome = Some(if matches!(error, Error::Denied(_)) {
@@ -360,6 +364,7 @@ pub struct QueryStream {
     max_rows: Option<u64>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
+    plan: Option<Arc<dyn ExecutionPlan>>,
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -388,7 +393,33 @@ impl QueryStream {
                 .timeout
                 .map(|t| Box::pin(tokio::time::sleep(t.saturating_sub(started.elapsed())))),
             done: false,
+            plan: None,
         }
+    }
+
+    /// What the sources skipped so far, by pruning metric (`row_groups_pruned_statistics`,
+    /// `page_index_rows_pruned`, …): `(pruned, matched)` summed over the plan.
+    ///
+    /// For the node's operator (tests, benchmarks, monitoring), never for the caller: how much
+    /// storage a policy skipped says something about rows the caller may not see.
+    pub fn pruning(&self) -> BTreeMap<String, (usize, usize)> {
+        let mut totals = BTreeMap::new();
+        let mut stack: Vec<Arc<dyn ExecutionPlan>> = self.plan.iter().cloned().collect();
+        while let Some(node) = stack.pop() {
+            for metric in node
+                .metrics()
+                .iter()
+                .flat_map(|m| m.iter().cloned().collect::<Vec<_>>())
+            {
+                if let MetricValue::PruningMetrics { name, pruning_metrics } = metric.value() {
+                    let entry = totals.entry(name.to_string()).or_insert((0, 0));
+                    entry.0 += pruning_metrics.pruned();
+                    entry.1 += pruning_metrics.matched();
+                }
+            }
+            stack.extend(node.children().into_iter().cloned());
+        }
+        totals
     }
 
     /// The schema of the results.

@@ -6,12 +6,13 @@ use crate::common::{as_, demo, run};
 use crate::scenarios::same_as_copy;
 
 /// Principals every copy-compared case runs as.
-const CALLERS: [&str; 5] = [
+const CALLERS: [&str; 6] = [
     "ward-officer",
     "land-officer",
     "business-registrar",
     "inspector",
     "public",
+    "population-owner",
 ];
 
 /// (what is tried, SQL); every case runs as every caller and must match the copy.

@@ -19,7 +19,17 @@ pub const SECRET: &str = "test secret: not for production use";
 /// The directory holding the generated demo data (made once).
 pub fn demo_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
+    DIR.get_or_init(|| generate(CITIZENS))
+}
+
+/// Demo data large enough for several row groups and pages per file (made once).
+pub fn large_demo_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| generate(100_000))
+}
+
+fn generate(citizens: u64) -> PathBuf {
+    {
         let dir = tempfile::Builder::new()
             .prefix("lienthong-it-")
             .tempdir()
@@ -27,12 +37,12 @@ pub fn demo_dir() -> &'static Path {
             .keep();
         let config = lienthong_synth::Config {
             out: dir.clone(),
-            citizens: CITIZENS,
+            citizens,
             seed: lienthong_synth::DEFAULT_SEED,
         };
         lienthong_synth::generate(&config, &lienthong_synth::NoProgress).unwrap();
         dir
-    })
+    }
 }
 
 pub fn today() -> NaiveDate {

@@ -29,7 +29,12 @@ fn outcomes(audit: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(audit)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -40,9 +45,19 @@ async fn more_rows_than_allowed_fail_the_query() {
         ..Limits::default()
     });
     let owner = as_(&catalog, "population-owner");
-    let error = run(&owner, "SELECT citizen_id FROM population.citizens").await.unwrap_err();
+    let error = run(&owner, "SELECT citizen_id FROM population.citizens")
+        .await
+        .unwrap_err();
     assert!(error.contains("more than 5 rows"), "{error}");
-    assert_eq!(run(&owner, "SELECT citizen_id FROM population.citizens LIMIT 5").await.unwrap().iter().map(|b| b.num_rows()).sum::<usize>(), 5);
+    assert_eq!(
+        run(&owner, "SELECT citizen_id FROM population.citizens LIMIT 5")
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>(),
+        5
+    );
     assert_eq!(outcomes(&audit), ["accepted", "failed", "accepted", "completed"]);
 }
 
