@@ -261,6 +261,7 @@ fn read_entries(instance: &Json, readable: &Json) -> (Catalog, Declared) {
     let node = node.unwrap_or_else(|| NodeSection {
         name: String::new(),
         agency: crate::AgencyCode::placeholder(),
+        audit_log: None,
         description: None,
     });
     let mut catalog = Catalog {

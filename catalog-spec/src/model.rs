@@ -70,6 +70,10 @@ pub struct Node {
     pub name: String,
     /// Electronic code of the agency that operates the node.
     pub agency: AgencyCode,
+    /// Where the audit log is written: a file path, relative to the catalog file unless absolute.
+    /// Default: `audit/audit.jsonl` next to the catalog file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<String>,
     /// What the node is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,

@@ -28,7 +28,8 @@ pub struct Limits {
 /// How to open a catalog; every field has a default.
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
-    /// The audit log file. Default: `audit/audit.jsonl` next to the catalog file.
+    /// The audit log file. Default: the catalog's `node.audit_log`, else `audit/audit.jsonl` next
+    /// to the catalog file.
     pub audit_path: Option<PathBuf>,
     /// The node's pseudonym secret. Default: `LIENTHONG_PSEUDONYM_KEY` from the environment;
     /// without one, queries that need a pseudonym fail.
@@ -105,7 +106,10 @@ impl Catalog {
         };
         let audit_path = options
             .audit_path
-            .unwrap_or_else(|| base_dir.join("audit").join("audit.jsonl"));
+            .unwrap_or_else(|| match &file.catalog.node.audit_log {
+                Some(path) => base_dir.join(path),
+                None => base_dir.join("audit").join("audit.jsonl"),
+            });
         let spec = Arc::new(file.catalog);
         Ok(Self {
             inner: Arc::new(Inner {

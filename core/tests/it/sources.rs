@@ -239,3 +239,43 @@ async fn parquet_scans_prune_what_the_policy_excludes() {
     assert!(pruning["row_groups_pruned_statistics"].0 > 0, "{pruning:?}");
     assert!(pruning["page_index_rows_pruned"].0 > 0, "{pruning:?}");
 }
+
+/// A source that was missing when the catalog opened is tried again by later sessions: once it is
+/// there, queries work without reopening the catalog.
+#[tokio::test]
+async fn a_source_that_comes_back_is_used_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("catalog.json"), catalog_json(1).to_string()).unwrap();
+    let catalog = open(dir.path(), true);
+    let session = catalog.session("p0", Some("check")).unwrap();
+    let error = run(&session, "SELECT name FROM litedb.people").await.unwrap_err();
+    assert!(
+        error.contains("source `lite`") && error.contains("no SQLite file"),
+        "{error}"
+    );
+    fill_sqlite(&dir.path().join("probe.sqlite"));
+    let session = catalog.session("p0", Some("check")).unwrap();
+    let rows = lines(&run(&session, "SELECT name FROM litedb.people").await.unwrap());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    catalog.refresh();
+    let session = catalog.session("p0", Some("check")).unwrap();
+    assert_eq!(
+        lines(&run(&session, "SELECT name FROM litedb.people").await.unwrap()).len(),
+        1
+    );
+}
+
+/// The catalog names where its audit log goes.
+#[tokio::test]
+async fn the_audit_log_goes_where_the_catalog_says() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_sqlite(&dir.path().join("probe.sqlite"));
+    let mut catalog = catalog_json(1);
+    catalog["node"]["audit_log"] = json!("logs/probe-audit.jsonl");
+    std::fs::write(dir.path().join("catalog.json"), catalog.to_string()).unwrap();
+    let catalog = Catalog::open(dir.path().join("catalog.json")).unwrap();
+    assert_eq!(catalog.audit_path(), dir.path().join("logs/probe-audit.jsonl"));
+    let session = catalog.session("p0", Some("check")).unwrap();
+    run(&session, "SELECT name FROM litedb.people").await.unwrap();
+    assert_eq!(lienthong::audit::verify(catalog.audit_path()).unwrap().records, 2);
+}

@@ -562,6 +562,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
         node: Node {
             name: "demo".into(),
             agency: code("000.00.00.G01"),
+            audit_log: None,
             description: Some(text(
                 "Nút trình diễn lienthong với dữ liệu tổng hợp",
                 "lienthong demo node with synthetic data",
