@@ -30,8 +30,36 @@ const NASTY: &[&str] = &[
     "NUL\0byte",
 ];
 
+/// Characters that break naive SQL quoting, and a few that break naive text handling.
+const ALPHABET: &[char] = &[
+    '\'', '\\', '"', '`', '-', '/', '*', ';', '\n', '\r', '\t', ' ', 'a', 'Z', '0', 'Ư', 'ễ', '🌾', '%', '_', '$', '?',
+    '(', ')', '\0', '\u{feff}',
+];
+
+/// The hand-written values, then random strings over [`ALPHABET`] (seeded, so failures repeat).
+fn values() -> Vec<String> {
+    let mut values: Vec<String> = NASTY.iter().map(|s| (*s).to_owned()).collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    while values.len() < NASTY.len() + 60 {
+        let len = 1 + (next() % 12) as usize;
+        let value: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        if !values.contains(&value) && value != "other" {
+            values.push(value);
+        }
+    }
+    values
+}
+
 fn catalog_json(pg_port: u16) -> serde_json::Value {
-    let principals: serde_json::Map<String, serde_json::Value> = NASTY
+    let principals: serde_json::Map<String, serde_json::Value> = values()
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -41,7 +69,7 @@ fn catalog_json(pg_port: u16) -> serde_json::Value {
             )
         })
         .collect();
-    let names: Vec<String> = (0..NASTY.len()).map(|i| format!("p{i}")).collect();
+    let names: Vec<String> = (0..values().len()).map(|i| format!("p{i}")).collect();
     let table = |source: &str, remote: &str| {
         json!({
             "source": source, "remote_name": remote, "classification": "shared",
@@ -88,7 +116,7 @@ fn fill_sqlite(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch("CREATE TABLE people (name TEXT PRIMARY KEY, region TEXT, note TEXT)")
         .unwrap();
-    for (i, v) in NASTY.iter().enumerate() {
+    for (i, v) in values().iter().enumerate() {
         conn.execute(
             "INSERT INTO people VALUES (?1, ?2, ?3)",
             (format!("row-{i}"), v, format!("secret-{i}")),
@@ -102,7 +130,7 @@ fn fill_sqlite(path: &Path) {
 fn fill_postgres(pg: &Postgres) {
     pg.psql("CREATE TABLE people (name text PRIMARY KEY, region text, note text)");
     pg.psql("INSERT INTO people VALUES ('row-other', 'other', 'secret-other')");
-    for (i, v) in NASTY.iter().enumerate() {
+    for (i, v) in values().iter().enumerate() {
         if v.contains('\0') {
             continue; // PostgreSQL text cannot hold NUL
         }
@@ -135,7 +163,7 @@ async fn relational_sources_receive_the_policy_and_bound_literals_survive_the_tr
 
     for pushdown in [true, false] {
         let catalog = open(dir.path(), pushdown);
-        for (i, value) in NASTY.iter().enumerate() {
+        for (i, value) in values().iter().enumerate() {
             let session = catalog.session(&format!("p{i}"), Some("check")).unwrap();
             for database in ["litedb", "pgdb"] {
                 // `region` may hold a line break; the names are one line each.
@@ -183,7 +211,7 @@ async fn relational_sources_receive_the_policy_and_bound_literals_survive_the_tr
     );
     assert_eq!(
         pg.psql("SELECT count(*) FROM people").trim(),
-        (NASTY.len()).to_string(),
+        (values().iter().filter(|v| !v.contains('\0')).count() + 1).to_string(),
         "the table survived"
     );
 
