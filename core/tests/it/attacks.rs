@@ -141,6 +141,22 @@ const SAME_AS_COPY: &[(&str, &str)] = &[
         "non-ASCII literal",
         "SELECT count(*) FROM population.citizens WHERE full_name LIKE 'Nguyễn%'",
     ),
+    (
+        "injection through a literal pushed to SQLite",
+        "SELECT count(*) FROM civil_servants.agencies WHERE name = 'x'' OR ''1''=''1'",
+    ),
+    (
+        "backslash-quote injection pushed to SQLite",
+        r"SELECT count(*) FROM civil_servants.agencies WHERE name = 'x\'' OR 1=1 --'",
+    ),
+    (
+        "comment injection pushed to SQLite",
+        "SELECT count(*) FROM business.enterprise_register WHERE name = '*/ OR 1=1 /*'",
+    ),
+    (
+        "identifier injection",
+        r#"SELECT count(*) FROM business."enterprise_register""; DROP TABLE x; --""#,
+    ),
 ];
 
 #[tokio::test]
