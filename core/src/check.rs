@@ -239,7 +239,7 @@ fn check_barrier(barrier: &PolicyBarrier) -> Result<(), String> {
     let mut predicates: Vec<Expr> = Vec::new();
     let mut projections: Vec<&Projection> = Vec::new();
     let mut scans = 0;
-    let mut foreign: Option<&str> = None;
+    let mut foreign: Option<String> = None;
     barrier
         .input
         .apply(|node| {
@@ -251,7 +251,7 @@ fn check_barrier(barrier: &PolicyBarrier) -> Result<(), String> {
                     predicates.extend(scan.filters.iter().flat_map(split_conjunction).cloned());
                 }
                 LogicalPlan::SubqueryAlias(_) => {}
-                other => foreign = Some(other.display().to_string().leak()),
+                other => foreign = Some(other.display().to_string()),
             }
             Ok(TreeNodeRecursion::Continue)
         })
@@ -293,3 +293,6 @@ fn strip(expr: &Expr) -> &Expr {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests;

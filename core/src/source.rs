@@ -269,7 +269,11 @@ pub(crate) fn catalog_schema(columns: &[lienthong_spec::Column]) -> SchemaRef {
     ))
 }
 
-fn unavailable(source_name: &str, message: &str, columns: &[lienthong_spec::Column]) -> Arc<dyn TableProvider> {
+pub(crate) fn unavailable(
+    source_name: &str,
+    message: &str,
+    columns: &[lienthong_spec::Column],
+) -> Arc<dyn TableProvider> {
     Arc::new(Unavailable {
         source_name: source_name.to_owned(),
         message: message.to_owned(),
