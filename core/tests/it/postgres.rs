@@ -20,17 +20,22 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0"))
 }
 
-/// Runs a PostgreSQL binary, as `postgres` when we are root.
+/// A PostgreSQL binary, to run as `postgres` when we are root.
+fn command(program: &str) -> Command {
+    let path = format!("{BIN}/{program}");
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--", &path]);
+        command
+    } else {
+        Command::new(path)
+    }
+}
+
+/// Runs a PostgreSQL binary and checks that it succeeded.
 fn pg(program: &str, args: &[&str]) -> Output {
     let path = format!("{BIN}/{program}");
-    let output = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--", &path])
-            .args(args)
-            .output()
-    } else {
-        Command::new(&path).args(args).output()
-    };
+    let output = command(program).args(args).output();
     let output =
         output.unwrap_or_else(|e| panic!("cannot run {path}: {e} (PostgreSQL 15 binaries are a prerequisite)"));
     assert!(
@@ -125,16 +130,8 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let path = format!("{BIN}/pg_ctl");
-        let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "stop"];
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--", &path])
-                .args(args)
-                .output()
-        } else {
-            Command::new(&path).args(args).output()
-        };
+        let data = data.to_str().unwrap_or_default();
+        let _ = command("pg_ctl").args(["-D", data, "-m", "immediate", "stop"]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
