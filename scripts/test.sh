@@ -14,6 +14,9 @@ skip() { # reason
     skipped+=("$1")
 }
 
+echo "== Python: local .venv with the test peers (moto, pyarrow, ADBC)"
+./scripts/python-env.sh
+
 echo "== Rust: build every target (benches and examples included)"
 cargo build --workspace --all-targets --locked
 
@@ -26,7 +29,6 @@ set -e
 python_status=0
 if [ -d bindings/python/tests ]; then
     echo "== Python: tests"
-    ./scripts/python-env.sh
     .venv/bin/python -m pytest bindings/python/tests -q || python_status=$?
 else
     echo "== Python: no test suite yet (bindings/python/tests does not exist); nothing to run"

@@ -26,7 +26,7 @@
 //! - [`mask`]: the masks and the node's pseudonym secret.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //!
-//! Inside: `source` (raw tables), `govern` (governed table plans), `barrier` (the node the optimizer
+//! Inside: `source` (raw tables), `store` (S3, GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the node the optimizer
 //! cannot see through), `check` (aggregate-only, and the post-optimization check), `visible` (the
 //! caller's catalog), `redact` (SQL as the audit keeps it).
 
@@ -44,6 +44,7 @@ pub mod policy;
 mod redact;
 pub mod session;
 mod source;
+mod store;
 mod visible;
 
 pub use catalog::{Catalog, Limits, OpenOptions};

@@ -1,6 +1,7 @@
 //! Sources: the raw DataFusion table behind each catalog table, opened on first use and cached.
 //!
-//! Files (Parquet, CSV, JSON) are DataFusion listing tables; SQLite and PostgreSQL tables come from
+//! Files (Parquet, CSV, JSON) are DataFusion listing tables, local or in the object stores of
+//! [`crate::store`]; SQLite and PostgreSQL tables come from
 //! `datafusion-table-providers`, which send each scan to the database as SQL with the pushed-down
 //! filters and projection. Raw tables are never registered in a caller's session: only
 //! [`crate::govern`] reads them, under the caller's policy.
@@ -31,20 +32,25 @@ use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_table_providers_common::sql::db_connection_pool::Mode;
 use datafusion_table_providers_postgres::PostgresTableFactory;
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use datafusion_table_providers_sqlite::SqliteTableFactory;
 use datafusion_table_providers_sqlite::pool::SqliteConnectionPoolFactory;
+use futures::StreamExt;
 use lienthong_spec::{Catalog, ColumnType, Source, SourceKind, SslMode, Table};
 use moka::future::Cache;
+use object_store::ObjectStoreExt;
 use secrecy::SecretString;
 
 use crate::barrier::{BarrierExec, Seal};
 use crate::error::SourceFailure;
+use crate::store::{self, ObjectStores};
 
 /// How long an opened table (and its schema) is reused before the source is asked again.
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -54,6 +60,7 @@ pub(crate) struct Sources {
     catalog: Arc<Catalog>,
     base_dir: PathBuf,
     caches: HashMap<String, Cache<String, Arc<dyn TableProvider>>>,
+    stores: ObjectStores,
     /// For listing tables' schema inference (no caller state involved).
     files: SessionContext,
 }
@@ -79,12 +86,23 @@ impl Sources {
                 )
             })
             .collect();
+        let stores = ObjectStores::new(&catalog.sources);
+        let runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(stores.registry())
+            .build_arc()
+            .unwrap_or_default();
         Self {
             catalog,
             base_dir,
             caches,
-            files: SessionContext::new(),
+            files: SessionContext::new_with_config_rt(SessionConfig::new(), runtime),
+            stores,
         }
+    }
+
+    /// Where every session finds the object stores of the catalog's file sources.
+    pub(crate) fn object_stores(&self) -> Arc<dyn ObjectStoreRegistry> {
+        self.stores.registry()
     }
 
     /// Forgets every opened table: the next use asks the sources again (new schemas, new files).
@@ -107,7 +125,7 @@ impl Sources {
         let key = format!("{database}.{table}");
         let opened = cache
             .try_get_with(key, async {
-                self.open(source, definition, table)
+                self.open(source_name, source, definition, table)
                     .await
                     .map(|provider| -> Arc<dyn TableProvider> {
                         Arc::new(Named {
@@ -124,11 +142,17 @@ impl Sources {
         }
     }
 
-    async fn open(&self, source: &Source, definition: &Table, table: &str) -> Result<Arc<dyn TableProvider>, String> {
+    async fn open(
+        &self,
+        source_name: &str,
+        source: &Source,
+        definition: &Table,
+        table: &str,
+    ) -> Result<Arc<dyn TableProvider>, String> {
         let remote = definition.remote_name.as_deref().unwrap_or(table);
         match source.kind {
             SourceKind::Parquet | SourceKind::Csv | SourceKind::Json => {
-                self.open_files(source, definition, table).await
+                self.open_files(source_name, source, definition, table).await
             }
             SourceKind::Sqlite => {
                 let path = self.local_path(source.path.as_deref().unwrap_or_default())?;
@@ -161,17 +185,22 @@ impl Sources {
 
     async fn open_files(
         &self,
+        source_name: &str,
         source: &Source,
         definition: &Table,
         table: &str,
     ) -> Result<Arc<dyn TableProvider>, String> {
         let base = source.url.as_deref().unwrap_or_default();
         let location = definition.location.as_deref().unwrap_or(table);
-        let path = self.local_path(base)?.join(location);
-        if !path.exists() {
-            return Err(format!("nothing at {}", path.display()));
-        }
-        let url = ListingTableUrl::parse(path.to_string_lossy()).map_err(|e| e.to_string())?;
+        let url = if store::is_remote(base) {
+            self.remote_location(source_name, base, location).await?
+        } else {
+            let path = self.local_path(base)?.join(location);
+            if !path.exists() {
+                return Err(format!("nothing at {}", path.display()));
+            }
+            ListingTableUrl::parse(path.to_string_lossy()).map_err(|e| e.to_string())?
+        };
         let options = match source.kind {
             SourceKind::Csv => {
                 ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true))).with_file_extension(".csv")
@@ -180,7 +209,7 @@ impl Sources {
             _ => ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet"),
         };
         let state = self.files.state();
-        let config = ListingTableConfig::new(url).with_listing_options(options);
+        let config = ListingTableConfig::new(url.clone()).with_listing_options(options);
         let config = if matches!(source.kind, SourceKind::Parquet) {
             config.infer_schema(&state).await.map_err(|e| e.to_string())?
         } else {
@@ -194,9 +223,44 @@ impl Sources {
             .iter()
             .find(|c| schema.field_with_name(&c.name).is_err())
         {
-            return Err(format!("column `{}` is not in {}", missing.name, path.display()));
+            return Err(format!("column `{}` is not in {}", missing.name, url.as_str()));
         }
         Ok(Arc::new(provider))
+    }
+
+    /// The listing URL of `location` under the remote `base`, once the store shows something there:
+    /// an empty listing would read as an empty table, which is a wrong answer, not a missing one.
+    /// A location with a file extension is one object; anything else is a directory.
+    async fn remote_location(&self, source_name: &str, base: &str, location: &str) -> Result<ListingTableUrl, String> {
+        if let Some(problem) = self.stores.problem(source_name) {
+            return Err(problem.to_owned());
+        }
+        let mut full = format!("{}/{}", base.trim_end_matches('/'), location.trim_start_matches('/'));
+        let is_file = Path::new(location).extension().is_some();
+        if !is_file && !full.ends_with('/') {
+            full.push('/');
+        }
+        let url = ListingTableUrl::parse(&full).map_err(|e| e.to_string())?;
+        let store = self
+            .stores
+            .get(url.as_ref())
+            .ok_or_else(|| format!("no object store for {full}"))?;
+        let found = if is_file {
+            store.head(url.prefix()).await.map(|_| true)
+        } else {
+            store
+                .list(Some(url.prefix()))
+                .next()
+                .await
+                .transpose()
+                .map(|first| first.is_some())
+        };
+        match found {
+            Ok(true) => Ok(url),
+            Ok(false) => Err(format!("nothing at {full}")),
+            Err(object_store::Error::NotFound { .. }) => Err(format!("nothing at {full}")),
+            Err(error) => Err(format!("cannot read {full}: {error}")),
+        }
     }
 
     /// A local path from a catalog URL or path: relative to the catalog file, or `file://`.
@@ -205,7 +269,7 @@ impl Sources {
             return Ok(PathBuf::from(path));
         }
         if let Some((scheme, _)) = url.split_once("://") {
-            return Err(format!("`{scheme}://` object stores are not enabled in this build"));
+            return Err(format!("`{scheme}://` is not a local path"));
         }
         let path = Path::new(url);
         Ok(if path.is_absolute() {

@@ -7,6 +7,7 @@ mod attacks;
 mod audit;
 mod common;
 mod limits;
+mod object_stores;
 mod policy;
 mod postgres;
 mod reference;
