@@ -4,7 +4,9 @@
 //! crate's binary) and, with the Flight SQL work, the Arrow Flight SQL service behind
 //! `lienthong serve`. Authentication happens here; governance and audit live in the core crate.
 //!
-//! The library part is what the binary and the tests share.
+//! The library part is what the binary and the tests share: [`auth`] (secrets and sealed tokens),
+//! [`output`] and [`progress`] (terminal output).
 
+pub mod auth;
 pub mod output;
 pub mod progress;
