@@ -79,22 +79,15 @@ fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
     assert!(status.success(), "{method} {url} failed");
 }
 
-/// The demo's files that the tests move into buckets: (directory, file name).
-fn uploaded() -> Vec<(&'static str, String)> {
-    let mut files = Vec::new();
+/// Uploads the demo's `population/` and `land/` files to `endpoint`'s bucket, one PUT each.
+fn upload(endpoint: &str, headers: &[(&str, &str)]) {
     for dir in ["population", "land"] {
         for entry in std::fs::read_dir(demo_dir().join(dir)).unwrap() {
-            files.push((dir, entry.unwrap().file_name().into_string().unwrap()));
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let url = format!("{endpoint}/{BUCKET}/{dir}/{name}");
+            http("PUT", &url, &format!("@{}", path.display()), headers);
         }
-    }
-    files
-}
-
-/// Uploads the demo's `population/` and `land/` files, one request per file to `url(dir, name)`.
-fn upload(method: &str, url: impl Fn(&str, &str) -> String, headers: &[(&str, &str)]) {
-    for (dir, name) in uploaded() {
-        let path = demo_dir().join(dir).join(&name);
-        http(method, &url(dir, &name), &format!("@{}", path.display()), headers);
     }
 }
 
@@ -102,10 +95,6 @@ fn upload(method: &str, url: impl Fn(&str, &str) -> String, headers: &[(&str, &s
 /// given options, written next to the demo data (the SQLite and reference sources stay local).
 fn catalog_in(scheme: &str, options: &[(&str, String)], land_prefix: &str) -> PathBuf {
     let text = std::fs::read_to_string(demo_dir().join(lienthong_synth::CATALOG_FILE)).unwrap();
-    catalog_from(text, scheme, options, land_prefix)
-}
-
-fn catalog_from(text: String, scheme: &str, options: &[(&str, String)], land_prefix: &str) -> PathBuf {
     let options: String = options.iter().map(|(k, v)| format!("      {k}: \"{v}\"\n")).collect();
     let moved = |text: String, dir: &str, prefix: &str| {
         let local = format!("    url: \"{dir}\"\n");
@@ -164,7 +153,7 @@ async fn assert_same_as_local(catalog_file: &Path) {
     }
 }
 
-/// The error of the ward officer's first query on `catalog_file`.
+/// The error the land officer gets counting parcels on `catalog_file`.
 async fn failure(catalog_file: &Path) -> String {
     let (catalog, _) = open(catalog_file);
     let session = as_(&catalog, "land-officer");
@@ -184,7 +173,7 @@ async fn s3_sources_give_the_same_governed_answers_as_local_files() {
         ("content-type", "application/octet-stream"),
     ];
     http("PUT", &format!("{endpoint}/{BUCKET}"), "", &public);
-    upload("PUT", |dir, name| format!("{endpoint}/{BUCKET}/{dir}/{name}"), &public);
+    upload(&endpoint, &public);
     let options = [
         ("aws_endpoint", endpoint.clone()),
         ("aws_allow_http", "true".to_owned()),
