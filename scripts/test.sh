@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole lienthong test suite, from a fresh clone: Rust (unit, integration, doc tests) and, once
-# the Python package exists, its pytest suite in a local venv. It says what it skipped and why;
+# The whole lienthong test suite, from a fresh clone: Rust (unit, integration, doc tests) and the
+# pytest suites (Flight SQL clients; the Python package once it exists) in a local venv. It says what it skipped and why;
 # under CI=true nothing may be skipped (a missing prerequisite fails the run instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,17 +26,25 @@ cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/rust-tests.log
 rust_status=${PIPESTATUS[0]}
 set -e
 
+# The real Flight SQL clients (ADBC, pyarrow.flight) against `lienthong serve`, and the Python
+# package's own tests once it exists.
 python_status=0
-if [ -d bindings/python/tests ]; then
-    echo "== Python: tests"
-    .venv/bin/python -m pytest bindings/python/tests -q || python_status=$?
-else
-    echo "== Python: no test suite yet (bindings/python/tests does not exist); nothing to run"
-fi
+suites=(flight-server/tests/python)
+[ -d bindings/python/tests ] && suites+=(bindings/python/tests)
+: > target/python-tests.log
+for suite in "${suites[@]}"; do
+    echo "== Python: $suite"
+    set +e
+    .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider 2>&1 | tee -a target/python-tests.log
+    status=${PIPESTATUS[0]}
+    set -e
+    [ "$status" -ne 0 ] && python_status=$status
+done
 
 echo
 echo "== Summary"
 grep -E '^test result:' target/rust-tests.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "Rust: %d passed, %d failed, %d ignored\n", p, f, i}'
+grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' target/python-tests.log | sed 's/^/Python: /' || true
 if [ ${#skipped[@]} -gt 0 ]; then
     echo "Skipped:"
     printf '  - %s\n' "${skipped[@]}"

@@ -28,7 +28,8 @@
 //!
 //! Inside: `source` (raw tables), `store` (S3, GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the node the optimizer
 //! cannot see through), `check` (aggregate-only, and the post-optimization check), `visible` (the
-//! caller's catalog), `redact` (SQL as the audit keeps it).
+//! caller's catalog), `redact` (SQL as the audit keeps it), `stream` (results under limits, with their
+//! completion record).
 
 pub use datafusion;
 pub use lienthong_spec as spec;
@@ -45,8 +46,9 @@ mod redact;
 pub mod session;
 mod source;
 mod store;
+mod stream;
 mod visible;
 
 pub use catalog::{Catalog, Limits, OpenOptions};
 pub use error::{Error, Result};
-pub use session::{QueryStream, Session};
+pub use session::{Described, QueryStream, Session};

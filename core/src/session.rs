@@ -2,10 +2,7 @@
 //! (parse, refuse what is not a read, plan over governed tables, enforce aggregate-only, optimize,
 //! check that the policy survived, audit, run within limits).
 
-use std::collections::BTreeMap;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
@@ -17,12 +14,11 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Optimizer;
-use datafusion::physical_plan::metrics::MetricValue;
 use datafusion::physical_plan::{ExecutionPlan, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement;
-use futures::{Stream, StreamExt};
 use lienthong_spec::PUBLIC_PRINCIPAL;
 
 use crate::audit::{Event, Outcome};
@@ -31,7 +27,8 @@ use crate::catalog::Inner;
 use crate::check::{Verified, enforce_aggregate_only, verify};
 use crate::error::{Error, Result};
 use crate::policy::{self, Caller as PolicyCaller};
-use crate::redact::redact_sql;
+use crate::redact::{literal_digest, redact_sql};
+pub use crate::stream::QueryStream;
 use crate::visible::{Accesses, Caller, VisibleCatalog};
 
 /// The schema name unqualified table names would resolve to; it never exists, so unqualified
@@ -144,13 +141,52 @@ impl Session {
         self.accesses.get(&(database.to_owned(), table.to_owned()))
     }
 
+    /// The columns and types of `database.table` as this caller sees them (granted columns, masked
+    /// types). A hidden table and a missing one give the same error.
+    pub async fn table_schema(&self, table: &str) -> Result<SchemaRef> {
+        let not_found = || Error::Query(format!("table '{table}' not found"));
+        let (database, name) = table.split_once('.').ok_or_else(not_found)?;
+        if self.access(table).is_none() {
+            return Err(not_found());
+        }
+        let reference = datafusion::common::TableReference::full(self.inner.spec.node.name.as_str(), database, name);
+        let provider = self
+            .ctx
+            .table_provider(reference)
+            .await
+            .map_err(Error::from_datafusion)?;
+        Ok(provider.schema())
+    }
+
     /// Runs a read-only query and streams its results. `EXPLAIN <query>` returns the governed plan.
     ///
     /// The query is audited before any result is returned; a failure to audit fails the query.
     pub async fn sql(&self, sql: &str) -> Result<QueryStream> {
+        self.query(sql, &[]).await
+    }
+
+    /// Runs a read-only query with positional parameters (`$1`, `$2`, …) and streams its results.
+    ///
+    /// Parameters are values, never SQL: each replaces its placeholder in the plan. The audit
+    /// keeps a keyed digest of each value, as it does for literals.
+    ///
+    /// ```no_run
+    /// # async fn demo(session: &lienthong::Session) -> lienthong::Result<()> {
+    /// use lienthong::datafusion::scalar::ScalarValue;
+    /// let rows = session
+    ///     .query(
+    ///         "SELECT full_name FROM population.citizens WHERE citizen_id = $1",
+    ///         &[ScalarValue::from("001085012345")],
+    ///     )
+    ///     .await?
+    ///     .collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn query(&self, sql: &str, params: &[ScalarValue]) -> Result<QueryStream> {
         let started = Instant::now();
-        let mut event = self.event("query", sql);
-        match self.plan_sql(sql).await {
+        let mut event = self.event("query", sql, params);
+        match self.plan_sql(sql, params).await {
             Ok((planned, explain)) => {
                 event.tables = planned.verified.barriers.iter().map(|b| b.table.clone()).collect();
                 event.tables.sort();
@@ -176,17 +212,57 @@ impl Session {
                 stream.plan = Some(Arc::clone(&planned.plan));
                 Ok(stream)
             }
-            Err(error) => {
-                event.outcome = Some(if matches!(error, Error::Denied(_)) {
-                    Outcome::Denied
-                } else {
-                    Outcome::Failed
-                });
-                event.error = Some(error.to_string());
-                event.duration_ms = Some(elapsed_ms(started));
-                self.inner.audit.append(&event)?;
-                Err(error)
+            Err(error) => Err(self.refused(event, error, started)),
+        }
+    }
+
+    /// What a query would return and which parameters it takes, without running it (for clients
+    /// that ask before they fetch, such as Flight SQL's prepared statements).
+    ///
+    /// Refusals are audited as [`Session::query`] audits them; an accepted description reads no
+    /// data and is not.
+    pub async fn describe(&self, sql: &str) -> Result<Described> {
+        let started = Instant::now();
+        let outcome = async {
+            let (plan, explain) = self.logical_plan(sql).await?;
+            let schema = if explain {
+                explain_schema()
+            } else {
+                Arc::new(plan.schema().as_arrow().clone())
+            };
+            let mut parameters: Vec<(usize, Option<DataType>)> = plan
+                .get_parameter_types()
+                .map_err(Error::from_datafusion)?
+                .into_iter()
+                .map(|(id, ty)| (placeholder_position(&id).unwrap_or(usize::MAX), ty))
+                .collect();
+            parameters.sort_by_key(|(n, _)| *n);
+            if parameters.iter().enumerate().any(|(i, (n, _))| *n != i + 1) {
+                return Err(Error::Query(
+                    "parameters must be numbered $1, $2, … without gaps".into(),
+                ));
             }
+            Ok(Described {
+                schema,
+                parameters: parameters.into_iter().map(|(_, ty)| ty).collect(),
+            })
+        }
+        .await;
+        outcome.map_err(|error| self.refused(self.event("query", sql, &[]), error, started))
+    }
+
+    /// Audits a refused or failed plan and gives the error back (or the audit's, if that failed).
+    fn refused(&self, mut event: Event, error: Error, started: Instant) -> Error {
+        event.outcome = Some(if matches!(error, Error::Denied(_)) {
+            Outcome::Denied
+        } else {
+            Outcome::Failed
+        });
+        event.error = Some(error.to_string());
+        event.duration_ms = Some(elapsed_ms(started));
+        match self.inner.audit.append(&event) {
+            Ok(()) => error,
+            Err(audit) => audit,
         }
     }
 
@@ -210,7 +286,8 @@ impl Session {
         Ok(out)
     }
 
-    async fn plan_sql(&self, sql: &str) -> Result<(Planned, bool)> {
+    /// Parses, refuses what is not a read, and plans over the caller's governed tables.
+    async fn logical_plan(&self, sql: &str) -> Result<(LogicalPlan, bool)> {
         let state = self.ctx.state();
         let statement = state
             .sql_to_statement(sql, &state.config().options().sql_parser.dialect)
@@ -226,7 +303,26 @@ impl Session {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(|e| Error::Denied(e.message().to_string()))?;
-        let plan = enforce_aggregate_only(plan)?;
+        Ok((enforce_aggregate_only(plan)?, explain))
+    }
+
+    async fn plan_sql(&self, sql: &str, params: &[ScalarValue]) -> Result<(Planned, bool)> {
+        let state = self.ctx.state();
+        let (plan, explain) = self.logical_plan(sql).await?;
+        let placeholders = plan.get_parameter_names().map_err(Error::from_datafusion)?;
+        if placeholders.len() != params.len() {
+            return Err(Error::Query(format!(
+                "the query takes {} parameter(s), {} given",
+                placeholders.len(),
+                params.len()
+            )));
+        }
+        let plan = if params.is_empty() {
+            plan
+        } else {
+            plan.with_param_values(params.to_vec())
+                .map_err(Error::from_datafusion)?
+        };
         let optimized = state.optimize(&plan).map_err(Error::from_datafusion)?;
         let verified = verify(&optimized)?;
         let physical = physical_plan(&state, &optimized).await?;
@@ -243,9 +339,15 @@ impl Session {
         ))
     }
 
-    fn event(&self, kind: &str, sql: &str) -> Event {
+    fn event(&self, kind: &str, sql: &str, params: &[ScalarValue]) -> Event {
         let key = self.inner.audit_key();
-        let (sql, literal_digests) = redact_sql(sql, &key);
+        let (sql, mut literal_digests) = redact_sql(sql, &key);
+        literal_digests.extend(
+            params
+                .iter()
+                .filter(|p| !p.is_null())
+                .map(|p| literal_digest(&key, &p.to_string())),
+        );
         Event {
             kind: kind.into(),
             query_id: query_id(),
@@ -301,12 +403,30 @@ fn read_only(statement: DfStatement) -> Result<(DfStatement, bool)> {
     }
 }
 
-/// The EXPLAIN result: the governed logical plan and the physical plan.
-fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
-    let schema = Arc::new(Schema::new(vec![
+/// What [`Session::describe`] says of a query.
+#[derive(Debug, Clone)]
+pub struct Described {
+    /// The schema of the results.
+    pub schema: SchemaRef,
+    /// The type of each parameter `$1`, `$2`, … where the query determines it.
+    pub parameters: Vec<Option<DataType>>,
+}
+
+/// `$3` → 3.
+fn placeholder_position(id: &str) -> Option<usize> {
+    id.strip_prefix('$')?.parse().ok()
+}
+
+fn explain_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
         Field::new("plan_type", DataType::Utf8, false),
         Field::new("plan", DataType::Utf8, false),
-    ]));
+    ]))
+}
+
+/// The EXPLAIN result: the governed logical plan and the physical plan.
+fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
+    let schema = explain_schema();
     let kinds: ArrayRef = Arc::new(StringArray::from(vec!["logical_plan", "physical_plan"]));
     let plans: ArrayRef = Arc::new(StringArray::from(vec![
         planned.logical.display_indent().to_string(),
@@ -319,7 +439,7 @@ fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
     ))
 }
 
-fn elapsed_ms(started: Instant) -> u64 {
+pub(crate) fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -348,149 +468,4 @@ fn query_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     format!("{:x}-{}", unix_seconds(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-/// The results of a query, streamed, with its limits and its completion record.
-///
-/// Reading to the end writes the completion record; dropping the stream earlier cancels the query
-/// and records that.
-pub struct QueryStream {
-    schema: SchemaRef,
-    inner: SendableRecordBatchStream,
-    audit: Arc<Inner>,
-    event: Event,
-    started: Instant,
-    rows: u64,
-    max_rows: Option<u64>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    done: bool,
-    plan: Option<Arc<dyn ExecutionPlan>>,
-}
-
-impl std::fmt::Debug for QueryStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueryStream")
-            .field("rows", &self.rows)
-            .finish_non_exhaustive()
-    }
-}
-
-impl QueryStream {
-    fn new(inner: SendableRecordBatchStream, catalog: &Arc<Inner>, mut event: Event, started: Instant) -> Self {
-        event.kind = "completion".into();
-        event.sql = None;
-        event.literal_digests.clear();
-        Self {
-            schema: inner.schema(),
-            inner,
-            audit: Arc::clone(catalog),
-            event,
-            started,
-            rows: 0,
-            max_rows: catalog.limits.max_rows,
-            deadline: catalog
-                .limits
-                .timeout
-                .map(|t| Box::pin(tokio::time::sleep(t.saturating_sub(started.elapsed())))),
-            done: false,
-            plan: None,
-        }
-    }
-
-    /// What the sources skipped so far, by pruning metric (`row_groups_pruned_statistics`,
-    /// `page_index_rows_pruned`, …): `(pruned, matched)` summed over the plan.
-    ///
-    /// For the node's operator (tests, benchmarks, monitoring), never for the caller: how much
-    /// storage a policy skipped says something about rows the caller may not see.
-    pub fn pruning(&self) -> BTreeMap<String, (usize, usize)> {
-        let mut totals = BTreeMap::new();
-        let mut stack: Vec<Arc<dyn ExecutionPlan>> = self.plan.iter().cloned().collect();
-        while let Some(node) = stack.pop() {
-            for metric in node
-                .metrics()
-                .iter()
-                .flat_map(|m| m.iter().cloned().collect::<Vec<_>>())
-            {
-                if let MetricValue::PruningMetrics { name, pruning_metrics } = metric.value() {
-                    let entry = totals.entry(name.to_string()).or_insert((0, 0));
-                    entry.0 += pruning_metrics.pruned();
-                    entry.1 += pruning_metrics.matched();
-                }
-            }
-            stack.extend(node.children().into_iter().cloned());
-        }
-        totals
-    }
-
-    /// The schema of the results.
-    pub fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    /// Reads every batch.
-    pub async fn collect(mut self) -> Result<Vec<RecordBatch>> {
-        let mut batches = Vec::new();
-        while let Some(batch) = self.next().await {
-            batches.push(batch?);
-        }
-        Ok(batches)
-    }
-
-    fn finish(&mut self, outcome: Outcome, error: Option<String>) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.done = true;
-        self.event.outcome = Some(outcome);
-        self.event.error = error;
-        self.event.rows = Some(self.rows);
-        self.event.duration_ms = Some(elapsed_ms(self.started));
-        self.event.time = now_rfc3339();
-        self.audit.audit.append(&self.event)
-    }
-
-    fn fail(&mut self, error: Error) -> Poll<Option<Result<RecordBatch>>> {
-        let audited = self.finish(Outcome::Failed, Some(error.to_string()));
-        Poll::Ready(Some(Err(audited.err().unwrap_or(error))))
-    }
-}
-
-impl Stream for QueryStream {
-    type Item = Result<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        if let Some(deadline) = self.deadline.as_mut()
-            && deadline.as_mut().poll(cx).is_ready()
-        {
-            return self.fail(Error::Limit("the query ran out of time".into()));
-        }
-        match self.inner.poll_next_unpin(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(batch))) => {
-                self.rows += batch.num_rows() as u64;
-                if let Some(max) = self.max_rows
-                    && self.rows > max
-                {
-                    return self.fail(Error::Limit(format!("the result has more than {max} rows")));
-                }
-                Poll::Ready(Some(Ok(batch)))
-            }
-            Poll::Ready(Some(Err(e))) => self.fail(Error::from_datafusion(e)),
-            Poll::Ready(None) => match self.finish(Outcome::Completed, None) {
-                Ok(()) => Poll::Ready(None),
-                Err(e) => Poll::Ready(Some(Err(e))),
-            },
-        }
-    }
-}
-
-impl Drop for QueryStream {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.finish(Outcome::Cancelled, None);
-        }
-    }
 }

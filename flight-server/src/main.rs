@@ -1,5 +1,5 @@
 //! The `lienthong` command line: generate synthetic data, validate catalogs, run governed queries,
-//! explain them, verify audit logs, run the demo.
+//! explain them, serve catalogs over Arrow Flight SQL, verify audit logs, run the demo.
 //!
 //! Errors are printed as one readable message (no stack traces); the exit status is 0 on success,
 //! 1 when a checked catalog is invalid, and 2 when the command could not do its job.
@@ -43,6 +43,12 @@ enum Command {
     Query(QueryArgs),
     /// Show the governed plan of a query (policy barriers, what reaches each source).
     Explain(QueryArgs),
+    /// Serve a catalog over Arrow Flight SQL (any Flight SQL client: ADBC, JDBC, pyarrow.flight).
+    ///
+    /// Clients authenticate with the handshake (principal id and secret) or a bearer token and
+    /// declare their purpose in the `x-lienthong-purpose` header; without credentials they are
+    /// `public`. Stops on SIGINT or SIGTERM.
+    Serve(cmd::serve::ServeArgs),
     /// Work with audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -105,6 +111,11 @@ struct DemoArgs {
     regenerate: bool,
     #[command(flatten)]
     dataset: Dataset,
+    /// Stop after the tour instead of serving the demo catalog over Flight SQL.
+    #[arg(long)]
+    no_serve: bool,
+    #[command(flatten)]
+    server: cmd::serve::ServerArgs,
 }
 
 impl QueryArgs {
@@ -130,7 +141,15 @@ fn main() -> ExitCode {
             args.dataset.seed,
             args.regenerate,
             !cli.quiet,
-        ),
+        )
+        .and_then(|code| {
+            if args.no_serve || code != ExitCode::SUCCESS {
+                Ok(code)
+            } else {
+                cmd::demo::serve(&args.dir, args.dataset.seed, &args.server)
+            }
+        }),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::HashSecret => cmd::hash_secret::run(),
         Command::Query(args) => cmd::query::run(&args.request(), args.format),
         Command::Explain(args) => cmd::query::explain(&args.request()),

@@ -160,6 +160,7 @@ fn demo_generates_once_then_reuses_and_shows_principals() {
     let args = [
         "demo",
         "--quiet",
+        "--no-serve",
         "--dir",
         demo_dir.to_str().unwrap(),
         "--citizens",
@@ -361,4 +362,92 @@ fn explain_shows_the_policy_in_the_plan_and_audit_verify_checks_the_log() {
         "{}",
         text(&broken.stdout)
     );
+}
+
+/// Starts `lienthong <args>` that serves, waits for its address line, and returns the child, the
+/// address and what it printed up to then.
+fn spawn_server(args: &[&str]) -> (std::process::Child, String, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args(args)
+        .env("LIENTHONG_PSEUDONYM_KEY", "cli test secret, not for production")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let addr = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("lienthong serving")
+            && let Some(at) = line.find("grpc://")
+        {
+            break line[at + "grpc://".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned();
+        }
+    };
+    // Keep draining standard output so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    (child, addr, printed)
+}
+
+fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("the server did not stop on SIGTERM");
+}
+
+#[test]
+fn serve_listens_answers_and_stops_cleanly_on_sigterm() {
+    let catalog = demo_catalog().to_str().unwrap();
+    let (child, addr, printed) = spawn_server(&["serve", "--catalog", catalog, "--addr", "127.0.0.1:0"]);
+    assert!(printed.contains("lienthong serving"), "{printed}");
+    let stream = std::net::TcpStream::connect(&addr);
+    assert!(stream.is_ok(), "{addr}: {stream:?}");
+    drop(stream);
+    let status = terminate(child);
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn demo_serves_after_the_tour_with_connection_snippets() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo-data");
+    let (child, addr, printed) = spawn_server(&[
+        "demo",
+        "--quiet",
+        "--dir",
+        demo_dir.to_str().unwrap(),
+        "--citizens",
+        "2000",
+        "--addr",
+        "127.0.0.1:0",
+        "--shutdown-grace",
+        "2",
+    ]);
+    assert!(std::net::TcpStream::connect(&addr).is_ok());
+    let credentials: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(demo_dir.join("demo-credentials.json")).unwrap()).unwrap();
+    let secret = &credentials["ward-officer"];
+    assert!(printed.contains("adbc_driver_flightsql"), "{printed}");
+    assert!(printed.contains("pyarrow.flight"), "{printed}");
+    assert!(printed.contains(&format!("grpc://{addr}")), "{printed}");
+    assert!(printed.contains(secret.as_str()), "the snippet carries the demo secret");
+    assert_eq!(terminate(child).code(), Some(0));
 }

@@ -112,6 +112,51 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, regenerate: bool, progress: boo
     Ok(ExitCode::SUCCESS)
 }
 
+/// Serves the demo catalog and prints how to connect as the demo principals.
+pub fn serve(dir: &Path, seed: u64, server: &super::serve::ServerArgs) -> anyhow::Result<ExitCode> {
+    let catalog_path = dir.join(CATALOG_FILE);
+    let catalog = lienthong::Catalog::open_with(
+        &catalog_path,
+        lienthong::OpenOptions {
+            pseudonym_secret: Some(super::tour::demo_secret(seed)?),
+            ..lienthong::OpenOptions::default()
+        },
+    )?;
+    let credentials_path = dir.join(CREDENTIALS_FILE);
+    let credentials: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&credentials_path)?).context("reading the demo credentials")?;
+    let secret = credentials
+        .get("ward-officer")
+        .map_or("<secret>", String::as_str)
+        .to_owned();
+    super::serve::serve(catalog, server, move |addr| {
+        let uri = format!("grpc://{addr}");
+        lienthong_server::say!();
+        lienthong_server::say!("Connect from Python (pip install adbc-driver-flightsql pyarrow):");
+        lienthong_server::say!();
+        lienthong_server::say!("  import adbc_driver_flightsql.dbapi as flightsql");
+        lienthong_server::say!("  conn = flightsql.connect(\"{uri}\", db_kwargs={{");
+        lienthong_server::say!("      \"username\": \"ward-officer\", \"password\": \"{secret}\",");
+        lienthong_server::say!("      \"adbc.flight.sql.rpc.call_header.x-lienthong-purpose\": \"tthc\"}})");
+        lienthong_server::say!("  cur = conn.cursor()");
+        lienthong_server::say!(
+            "  cur.execute(\"SELECT full_name, phone FROM population.citizens WHERE sex = $1 LIMIT 5\", (\"female\",))"
+        );
+        lienthong_server::say!("  print(cur.fetch_arrow_table())");
+        lienthong_server::say!();
+        lienthong_server::say!("  import pyarrow.flight as fl");
+        lienthong_server::say!("  client = fl.FlightClient(\"{uri}\")");
+        lienthong_server::say!("  token = client.authenticate_basic_token(\"ward-officer\", \"{secret}\")");
+        lienthong_server::say!(
+            "  options = fl.FlightCallOptions(headers=[token, (b\"x-lienthong-purpose\", b\"tthc\")])"
+        );
+        lienthong_server::say!("  for info in client.list_flights(options=options): print(info.descriptor.path)");
+        lienthong_server::say!();
+        lienthong_server::say!("  Anyone can connect without credentials as `public` (open tables only).");
+        lienthong_server::say!();
+    })
+}
+
 /// The purposes and tables the grants naming `principal` cover.
 fn reach(catalog: &Catalog, principal: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut purposes = BTreeSet::new();

@@ -5,5 +5,6 @@ pub mod demo;
 pub mod generate;
 pub mod hash_secret;
 pub mod query;
+pub mod serve;
 pub mod tour;
 pub mod validate;

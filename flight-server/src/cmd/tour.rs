@@ -140,7 +140,7 @@ async fn ask(catalog: &Catalog, principal: &str, purpose: Option<&str>, sql: &st
 }
 
 /// The node secret for the demo: the environment's, or one derived from the seed (demo only).
-fn demo_secret(seed: u64) -> anyhow::Result<PseudonymSecret> {
+pub fn demo_secret(seed: u64) -> anyhow::Result<PseudonymSecret> {
     match PseudonymSecret::from_env() {
         Some(secret) => secret.map_err(anyhow::Error::msg),
         None => {

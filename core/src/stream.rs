@@ -1,0 +1,170 @@
+//! The results of a query as they are produced: per-query limits (rows, time), the completion
+//! record written when the stream ends, fails or is dropped.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::MetricValue;
+use futures::{Stream, StreamExt};
+
+use crate::audit::{Event, Outcome};
+use crate::catalog::Inner;
+use crate::error::{Error, Result};
+use crate::session::{elapsed_ms, now_rfc3339};
+
+/// The results of a query, streamed, with its limits and its completion record.
+///
+/// Reading to the end writes the completion record; dropping the stream earlier cancels the query
+/// and records that.
+pub struct QueryStream {
+    schema: SchemaRef,
+    inner: SendableRecordBatchStream,
+    audit: Arc<Inner>,
+    event: Event,
+    started: Instant,
+    rows: u64,
+    max_rows: Option<u64>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    done: bool,
+    pub(crate) plan: Option<Arc<dyn ExecutionPlan>>,
+}
+
+impl std::fmt::Debug for QueryStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryStream")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueryStream {
+    pub(crate) fn new(
+        inner: SendableRecordBatchStream,
+        catalog: &Arc<Inner>,
+        mut event: Event,
+        started: Instant,
+    ) -> Self {
+        event.kind = "completion".into();
+        event.sql = None;
+        event.literal_digests.clear();
+        Self {
+            schema: inner.schema(),
+            inner,
+            audit: Arc::clone(catalog),
+            event,
+            started,
+            rows: 0,
+            max_rows: catalog.limits.max_rows,
+            deadline: catalog
+                .limits
+                .timeout
+                .map(|t| Box::pin(tokio::time::sleep(t.saturating_sub(started.elapsed())))),
+            done: false,
+            plan: None,
+        }
+    }
+
+    /// What the sources skipped so far, by pruning metric (`row_groups_pruned_statistics`,
+    /// `page_index_rows_pruned`, …): `(pruned, matched)` summed over the plan.
+    ///
+    /// For the node's operator (tests, benchmarks, monitoring), never for the caller: how much
+    /// storage a policy skipped says something about rows the caller may not see.
+    pub fn pruning(&self) -> BTreeMap<String, (usize, usize)> {
+        let mut totals = BTreeMap::new();
+        let mut stack: Vec<Arc<dyn ExecutionPlan>> = self.plan.iter().cloned().collect();
+        while let Some(node) = stack.pop() {
+            for metric in node
+                .metrics()
+                .iter()
+                .flat_map(|m| m.iter().cloned().collect::<Vec<_>>())
+            {
+                if let MetricValue::PruningMetrics { name, pruning_metrics } = metric.value() {
+                    let entry = totals.entry(name.to_string()).or_insert((0, 0));
+                    entry.0 += pruning_metrics.pruned();
+                    entry.1 += pruning_metrics.matched();
+                }
+            }
+            stack.extend(node.children().into_iter().cloned());
+        }
+        totals
+    }
+
+    /// The schema of the results.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// Reads every batch.
+    pub async fn collect(mut self) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        while let Some(batch) = self.next().await {
+            batches.push(batch?);
+        }
+        Ok(batches)
+    }
+
+    fn finish(&mut self, outcome: Outcome, error: Option<String>) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        self.event.outcome = Some(outcome);
+        self.event.error = error;
+        self.event.rows = Some(self.rows);
+        self.event.duration_ms = Some(elapsed_ms(self.started));
+        self.event.time = now_rfc3339();
+        self.audit.audit.append(&self.event)
+    }
+
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<RecordBatch>>> {
+        let audited = self.finish(Outcome::Failed, Some(error.to_string()));
+        Poll::Ready(Some(Err(audited.err().unwrap_or(error))))
+    }
+}
+
+impl Stream for QueryStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return self.fail(Error::Limit("the query ran out of time".into()));
+        }
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(batch))) => {
+                self.rows += batch.num_rows() as u64;
+                if let Some(max) = self.max_rows
+                    && self.rows > max
+                {
+                    return self.fail(Error::Limit(format!("the result has more than {max} rows")));
+                }
+                Poll::Ready(Some(Ok(batch)))
+            }
+            Poll::Ready(Some(Err(e))) => self.fail(Error::from_datafusion(e)),
+            Poll::Ready(None) => match self.finish(Outcome::Completed, None) {
+                Ok(()) => Poll::Ready(None),
+                Err(e) => Poll::Ready(Some(Err(e))),
+            },
+        }
+    }
+}
+
+impl Drop for QueryStream {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.finish(Outcome::Cancelled, None);
+        }
+    }
+}

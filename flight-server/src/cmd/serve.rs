@@ -1,0 +1,168 @@
+//! `lienthong serve`: the catalog over Arrow Flight SQL until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use lienthong_server::auth::Sealer;
+use lienthong_server::flight::{self, Config};
+
+/// How to serve.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The catalog file.
+    #[arg(long)]
+    pub catalog: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// The server's address, TLS, limits and logs (shared with `lienthong demo`).
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: SocketAddr,
+    /// PEM certificate chain for TLS (with --tls-key); plaintext gRPC without.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP on this address.
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Environment variable holding the key (≥ 32 bytes) that seals tokens, so that several
+    /// servers, or a restarted one, accept each other's tokens. A random key by default.
+    #[arg(long, value_name = "VAR")]
+    pub token_key_env: Option<String>,
+    /// Queries running at once, in total.
+    #[arg(long, default_value_t = 64)]
+    pub max_queries: usize,
+    /// Queries running at once for one principal.
+    #[arg(long, default_value_t = 16)]
+    pub max_queries_per_principal: usize,
+    /// Seconds a result may sit unread before its query is cancelled.
+    #[arg(long, default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Largest gRPC message accepted, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Seconds given to running queries at shutdown before they are cancelled.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace: u64,
+    /// Log lines as JSON objects (for log collectors) instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+impl ServerArgs {
+    fn config(&self) -> anyhow::Result<Config> {
+        let sealer = match &self.token_key_env {
+            None => Sealer::random(),
+            Some(var) => {
+                let key = std::env::var(var).with_context(|| format!("--token-key-env: ${var} is not set"))?;
+                Sealer::from_secret(key.as_bytes()).map_err(|e| anyhow::anyhow!("--token-key-env: ${var}: {e}"))?
+            }
+        };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        };
+        Ok(Config {
+            max_queries: self.max_queries.max(1),
+            max_queries_per_principal: self.max_queries_per_principal.max(1),
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+            max_message_bytes: self.max_message_bytes,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            sealer,
+            tls,
+            ..Config::default()
+        })
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() { "grpc+tls" } else { "grpc" }
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Serves `catalog` until a signal.
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let catalog = lienthong::Catalog::open(&args.catalog)?;
+    serve(catalog, &args.server, |_| {})
+}
+
+/// Serves an open catalog; `ready` is called with the bound address just before the line that
+/// says where the server listens.
+pub fn serve(
+    catalog: lienthong::Catalog,
+    args: &ServerArgs,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<ExitCode> {
+    init_logs(args.log_json);
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let node = catalog.spec().node.name.clone();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener.local_addr()?;
+        let server = flight::Server::new(catalog, config);
+        if let Some(metrics_addr) = args.metrics_addr {
+            let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("cannot listen on {metrics_addr} for metrics"))?;
+            lienthong_server::say!("metrics on http://{}/metrics", metrics_listener.local_addr()?);
+            tokio::spawn(flight::metrics::serve_metrics(server.metrics(), metrics_listener));
+        }
+        ready(addr);
+        lienthong_server::say!(
+            "lienthong serving {} on {}://{addr} (Ctrl-C to stop)",
+            node,
+            args.scheme()
+        );
+        tracing::info!(%addr, "serving");
+        server.serve(listener, shutdown_signal()).await?;
+        lienthong_server::say!("lienthong stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = interrupt.await;
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,119 @@
+//! Who is calling and why, from the request's headers.
+//!
+//! - `authorization: Bearer <token>`: a token this server sealed at the handshake.
+//! - `authorization: Basic <base64(principal:secret)>`: only on the handshake, which answers with
+//!   a bearer token (in the `authorization` response header and the handshake payload).
+//! - No `authorization` header: the `public` principal.
+//! - `x-lienthong-purpose: <purpose>`: the declared purpose, required for every principal but
+//!   `public`; a bearer token may carry one instead (set through Flight's `SetSessionOptions`).
+//!
+//! Every refusal says only "authentication failed" or "invalid or expired token": nothing about
+//! which principals exist or why a secret was wrong.
+
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use lienthong_spec::PUBLIC_PRINCIPAL;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use crate::auth::{Claims, Kind, Sealer, now};
+
+/// The header that declares the purpose of a call.
+pub const PURPOSE_HEADER: &str = "x-lienthong-purpose";
+
+/// Standard base64 that accepts padded (C++ clients) and unpadded (Go clients) input alike.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// An authenticated caller and the purpose of this call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal's id (`public` without a token).
+    pub principal: String,
+    /// The declared purpose, if any.
+    pub purpose: Option<String>,
+}
+
+impl Caller {
+    /// The caller of a request: its bearer token (or none, for `public`) and purpose.
+    pub fn of(headers: &MetadataMap, sealer: &Sealer) -> Result<Self, Status> {
+        let header_purpose = match headers.get(PURPOSE_HEADER) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| Status::invalid_argument("the purpose header is not text"))?
+                    .trim()
+                    .to_owned(),
+            ),
+        };
+        let Some(authorization) = headers.get("authorization") else {
+            return Ok(Self {
+                principal: PUBLIC_PRINCIPAL.into(),
+                purpose: header_purpose.filter(|p| !p.is_empty()),
+            });
+        };
+        let token = authorization
+            .to_str()
+            .ok()
+            .and_then(|v| strip_scheme(v, "bearer"))
+            .ok_or_else(invalid_token)?;
+        let claims = open_bearer(token, sealer).ok_or_else(invalid_token)?;
+        Ok(Self {
+            principal: claims.principal,
+            purpose: header_purpose.or(claims.purpose).filter(|p| !p.is_empty()),
+        })
+    }
+
+    /// The purpose as the core takes it.
+    pub fn purpose(&self) -> Option<&str> {
+        self.purpose.as_deref()
+    }
+}
+
+/// The principal and secret of a `Basic` authorization header.
+pub fn basic_credentials(headers: &MetadataMap) -> Result<(String, String), Status> {
+    let refused = || Status::unauthenticated("authentication failed");
+    let value = headers.get("authorization").ok_or_else(refused)?;
+    let encoded = value
+        .to_str()
+        .ok()
+        .and_then(|v| strip_scheme(v, "basic"))
+        .ok_or_else(refused)?;
+    let decoded = LENIENT_BASE64.decode(encoded.trim()).map_err(|_| refused())?;
+    let text = String::from_utf8(decoded).map_err(|_| refused())?;
+    let (principal, secret) = text.split_once(':').ok_or_else(refused)?;
+    Ok((principal.to_owned(), secret.to_owned()))
+}
+
+/// A bearer token for `principal`, valid for `ttl`, as the text after `Bearer `.
+pub fn bearer_token(sealer: &Sealer, principal: &str, purpose: Option<&str>, ttl: std::time::Duration) -> String {
+    let claims = Claims {
+        kind: Kind::Bearer,
+        principal: principal.to_owned(),
+        purpose: purpose.map(str::to_owned),
+        expires: now().saturating_add(ttl.as_secs()),
+        payload: Vec::new(),
+    };
+    URL_SAFE_NO_PAD.encode(sealer.seal(&claims))
+}
+
+/// The claims of a bearer token, if it is genuine and current.
+fn open_bearer(token: &str, sealer: &Sealer) -> Option<Claims> {
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    sealer.open(&bytes, Kind::Bearer, now()).ok()
+}
+
+/// `value` without its authorization scheme (compared case-insensitively), if it has that scheme.
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then_some(rest)
+}
+
+fn invalid_token() -> Status {
+    Status::unauthenticated("invalid or expired token")
+}

@@ -1,0 +1,695 @@
+//! Flight SQL commands, each turned into a governed [`Session`] call for the authenticated caller.
+//!
+//! Statement queries: GetFlightInfo plans the query (refusals audited there) and answers with a
+//! sealed, single-use ticket; DoGet redeems it and streams the results as the core produces them.
+//! Prepared statements: a sealed handle, parameters bound by DoPut (the handle comes back re-sealed
+//! with them), executed through GetFlightInfo + DoGet, closed by an action. Everything that would
+//! change data, and Substrait, is refused.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::ipc::writer::IpcWriteOptions;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
+    Any, CommandGetCatalogs, CommandGetDbSchemas, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
+    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandStatementQuery,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
+};
+use futures::{Stream, StreamExt, TryStreamExt};
+use lienthong::{Catalog, Session};
+use prost::Message;
+use tokio::sync::watch;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::Config;
+use super::caller::{Caller, basic_credentials, bearer_token};
+use super::limits::{self, Slots};
+use super::metadata;
+use super::metrics::Metrics;
+use super::statement::{Query, Statements, encode_parameters};
+use crate::auth::verify_secret;
+
+type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
+
+/// The Flight SQL service over one catalog.
+pub struct Service {
+    catalog: Catalog,
+    config: Config,
+    statements: Statements,
+    slots: Slots,
+    metrics: Arc<Metrics>,
+    cancel: watch::Sender<bool>,
+    /// Argon2 checks running at once (each takes ~19 MiB and a core): a flood of handshakes
+    /// queues here instead of exhausting memory.
+    handshakes: tokio::sync::Semaphore,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service over `catalog` with `config`'s limits and key.
+    pub fn new(catalog: Catalog, mut config: Config) -> Self {
+        let sealer = std::mem::replace(&mut config.sealer, crate::auth::Sealer::random());
+        let statements = Statements::new(
+            sealer,
+            config.ticket_ttl,
+            config.handle_ttl,
+            config.max_handles_per_principal,
+        );
+        let slots = Slots::new(
+            config.max_queries,
+            config.max_queries_per_principal,
+            config.queue_timeout,
+        );
+        Self {
+            catalog,
+            config,
+            statements,
+            slots,
+            metrics: Arc::new(Metrics::default()),
+            cancel: watch::Sender::new(false),
+            handshakes: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)),
+        }
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Cancels every running query (shutdown after the grace period).
+    pub fn cancel_all(&self) {
+        self.cancel.send_replace(true);
+    }
+
+    /// The caller of a request, as [`super::Outer`] authenticated it.
+    pub(crate) fn authenticate<T>(&self, mut request: Request<T>) -> Result<Request<T>, Status> {
+        match Caller::of(request.metadata(), self.statements.sealer()) {
+            Ok(caller) => {
+                request.extensions_mut().insert(caller);
+                Ok(request)
+            }
+            Err(status) => {
+                self.metrics.denied("authentication");
+                Err(status)
+            }
+        }
+    }
+
+    /// The caller's governed session; a refused principal or purpose is audited by the core.
+    fn session<T>(&self, request: &Request<T>) -> Result<(Caller, Session), Status> {
+        let caller = caller(request)?;
+        let session = self
+            .catalog
+            .session(&caller.principal, caller.purpose())
+            .map_err(|e| self.refusal(e))?;
+        Ok((caller, session))
+    }
+
+    fn refusal(&self, error: lienthong::Error) -> Status {
+        if matches!(error, lienthong::Error::Denied(_)) {
+            self.metrics.denied("policy");
+        }
+        status_of(error)
+    }
+
+    /// One FlightInfo per table the caller may see (ListFlights), each with a path descriptor
+    /// `[database, table]`, the governed schema, and a ticket for all its rows unless the table is
+    /// aggregate-only for this caller.
+    pub(crate) async fn list_tables(
+        &self,
+        request: &Request<arrow_flight::Criteria>,
+    ) -> Result<Vec<FlightInfo>, Status> {
+        let (caller, session) = self.session(request)?;
+        let mut tables = session.tables();
+        tables.sort();
+        let mut infos = Vec::with_capacity(tables.len());
+        for table in tables {
+            let path: Vec<String> = table.split('.').map(str::to_owned).collect();
+            infos.push(self.path_info(&caller, &session, &path).await?);
+        }
+        Ok(infos)
+    }
+
+    /// GetFlightInfo of a path descriptor `[database, table]`.
+    pub(crate) async fn table_info(&self, request: &Request<FlightDescriptor>) -> Result<FlightInfo, Status> {
+        let (caller, session) = self.session(request)?;
+        self.path_info(&caller, &session, &request.get_ref().path).await
+    }
+
+    async fn path_info(&self, caller: &Caller, session: &Session, path: &[String]) -> Result<FlightInfo, Status> {
+        let (table, schema) = self.path_schema(session, path).await?;
+        let mut info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_descriptor(FlightDescriptor::new_path(path.to_vec()));
+        let aggregate_only = session.access(&table).is_some_and(|a| a.min_group_size.is_some());
+        if !aggregate_only {
+            let (database, name) = table.split_once('.').unwrap_or_default();
+            let query = Query::new(format!("SELECT * FROM \"{database}\".\"{name}\""));
+            info = info.with_endpoint(FlightEndpoint::new().with_ticket(self.ticket(caller, &query)));
+        }
+        Ok(info)
+    }
+
+    /// `database.table` and its governed schema, for a path the caller may see.
+    async fn path_schema(&self, session: &Session, path: &[String]) -> Result<(String, SchemaRef), Status> {
+        let [database, table] = path else {
+            return Err(Status::invalid_argument("a path descriptor is [database, table]"));
+        };
+        let table = format!("{database}.{table}");
+        let schema = session.table_schema(&table).await.map_err(|e| self.refusal(e))?;
+        Ok((table, schema))
+    }
+
+    /// GetSchema of a path descriptor.
+    pub(crate) async fn table_schema<T>(&self, request: &Request<T>, path: &[String]) -> Result<SchemaRef, Status> {
+        let (_, session) = self.session(request)?;
+        Ok(self.path_schema(&session, path).await?.1)
+    }
+
+    /// GetSchema of a query.
+    pub(crate) async fn query_schema<T>(&self, request: &Request<T>, sql: &str) -> Result<SchemaRef, Status> {
+        let (_, session) = self.session(request)?;
+        Ok(session.describe(sql).await.map_err(|e| self.refusal(e))?.schema)
+    }
+
+    /// The query of one of the caller's open prepared statements.
+    pub(crate) fn prepared<T>(&self, request: &Request<T>, handle: &[u8]) -> Result<Query, Status> {
+        let caller = caller(request)?;
+        self.statements
+            .handle(&caller, handle)
+            .inspect_err(|_| self.metrics.denied("ticket"))
+    }
+
+    fn ticket(&self, caller: &Caller, query: &Query) -> Ticket {
+        let handle = self.statements.ticket(caller, query);
+        Ticket::new(
+            TicketStatementQuery {
+                statement_handle: handle.into(),
+            }
+            .as_any()
+            .encode_to_vec(),
+        )
+    }
+
+    /// A FlightInfo for running `query` as `caller`: its schema and a ticket.
+    async fn query_info(
+        &self,
+        session: &Session,
+        caller: &Caller,
+        query: &Query,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let described = session.describe(&query.sql).await.map_err(|e| self.refusal(e))?;
+        let ticket = self.ticket(caller, query);
+        let info = FlightInfo::new()
+            .try_with_schema(&described.schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+            .with_descriptor(descriptor)
+            .with_ordered(true);
+        Ok(Response::new(info))
+    }
+
+    /// A FlightInfo whose ticket is the command itself (metadata: cheap and safe to re-run).
+    fn metadata_info(
+        &self,
+        schema: &Schema,
+        command: impl ProstMessageExt,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let info = FlightInfo::new()
+            .try_with_schema(schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(command.as_any().encode_to_vec())))
+            .with_descriptor(descriptor);
+        Ok(Response::new(info))
+    }
+
+    /// Streams a whole result that is already in memory (metadata).
+    fn batch_stream(schema: SchemaRef, batch: arrow::array::RecordBatch) -> Response<DoGetStream> {
+        let stream = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(futures::stream::once(async move { Ok(batch) }))
+            .map_err(Status::from);
+        Response::new(Box::pin(stream))
+    }
+
+    /// Runs `query` for `caller` and streams its batches under the server's limits.
+    async fn run(&self, caller: &Caller, session: Session, query: Query) -> Result<Response<DoGetStream>, Status> {
+        let params = query.parameters()?;
+        let permit = self
+            .slots
+            .acquire(&caller.principal)
+            .await
+            .inspect_err(|_| self.metrics.denied("busy"))?;
+        let started = Instant::now();
+        let stream = session.query(&query.sql, &params).await.map_err(|e| self.refusal(e))?;
+        let schema = stream.schema();
+        let batches = limits::run(
+            stream.map_err(status_of),
+            permit,
+            self.config.idle_timeout,
+            self.cancel.subscribe(),
+        );
+        let metrics = Arc::clone(&self.metrics);
+        let counting = Arc::clone(&metrics);
+        let batches = batches.inspect(move |b| {
+            if let Ok(batch) = b {
+                counting.rows(batch.num_rows());
+            }
+        });
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(batches.map_err(FlightError::from))
+            .map_err(Status::from);
+        Ok(Response::new(Box::pin(Metered::new(encoded, metrics, started))))
+    }
+}
+
+/// A result stream that reports to the metrics: bytes as they go, the outcome and duration when
+/// it ends (`completed`, `failed`) or is dropped before its end (`cancelled`).
+struct Metered<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+    started: Instant,
+    outcome: &'static str,
+}
+
+impl<S> Metered<S> {
+    fn new(inner: S, metrics: Arc<Metrics>, started: Instant) -> Self {
+        metrics.running(1);
+        Self {
+            inner,
+            metrics,
+            started,
+            outcome: "cancelled",
+        }
+    }
+}
+
+impl<S: Stream<Item = Result<arrow_flight::FlightData, Status>> + Unpin> Stream for Metered<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<S::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(data))) => self.metrics.bytes(data.data_body.len()),
+            std::task::Poll::Ready(Some(Err(_))) => self.outcome = "failed",
+            std::task::Poll::Ready(None) if self.outcome == "cancelled" => self.outcome = "completed",
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl<S> Drop for Metered<S> {
+    fn drop(&mut self) {
+        self.metrics.running(-1);
+        self.metrics.query(self.outcome, self.started.elapsed());
+    }
+}
+
+/// The caller that [`Service::authenticate`] put on the request.
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("invalid or expired token"))
+}
+
+/// The gRPC status for a core error. Denials say they are denials; sources, limits and the audit
+/// say which class of failure without operator details such as file paths.
+pub fn status_of(error: lienthong::Error) -> Status {
+    use lienthong::Error;
+    match error {
+        Error::Denied(_) => Status::permission_denied(error.to_string()),
+        Error::Query(_) => Status::invalid_argument(error.to_string()),
+        Error::Source { .. } => Status::unavailable(error.to_string()),
+        Error::Limit(_) => Status::resource_exhausted(error.to_string()),
+        Error::Audit { .. } => Status::internal("the audit log could not be written; the query was not run"),
+        Error::Catalog(_) | Error::Internal(_) => Status::internal(error.to_string()),
+    }
+}
+
+/// The type a client should bind for a parameter: the plain form of DataFusion's view types,
+/// which every client can build; `Null` where the query leaves it open.
+fn parameter_type(inferred: Option<&DataType>) -> DataType {
+    match inferred {
+        Some(DataType::Utf8View) => DataType::Utf8,
+        Some(DataType::BinaryView) => DataType::Binary,
+        Some(other) => other.clone(),
+        None => DataType::Null,
+    }
+}
+
+fn ipc_schema(schema: &Schema) -> Result<prost::bytes::Bytes, Status> {
+    let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+    Ok(bytes)
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for Service {
+    type FlightService = Service;
+
+    async fn do_handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+        let (principal, secret) =
+            basic_credentials(request.metadata()).inspect_err(|_| self.metrics.denied("authentication"))?;
+        let spec = Arc::new(self.catalog.spec().clone());
+        let checked = {
+            let _turn = self
+                .handshakes
+                .acquire()
+                .await
+                .map_err(|_| Status::unavailable("shutting down"))?;
+            let principal = principal.clone();
+            tokio::task::spawn_blocking(move || verify_secret(&spec, &principal, &secret))
+                .await
+                .unwrap_or(false)
+        };
+        if !checked {
+            self.metrics.denied("authentication");
+            tracing::info!(principal = %principal, "handshake refused");
+            return Err(Status::unauthenticated("authentication failed"));
+        }
+        let token = bearer_token(self.statements.sealer(), &principal, None, self.config.token_ttl);
+        let header = format!("Bearer {token}");
+        let reply = HandshakeResponse {
+            protocol_version: 0,
+            payload: token.into_bytes().into(),
+        };
+        let mut response: Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>> =
+            Response::new(Box::pin(futures::stream::iter([Ok(reply)])));
+        let value = MetadataValue::try_from(header).map_err(|_| Status::internal("token is not a header value"))?;
+        response.metadata_mut().insert("authorization", value);
+        tracing::info!(principal = %principal, "handshake");
+        Ok(response)
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (caller, session) = self.session(&request)?;
+        if query.transaction_id.is_some() {
+            return Err(Status::invalid_argument(
+                "transactions are not supported (lienthong is read-only)",
+            ));
+        }
+        self.query_info(&session, &caller, &Query::new(query.query), request.into_inner())
+            .await
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (caller, session) = self.session(&request)?;
+        let query = self
+            .statements
+            .handle(&caller, &command.prepared_statement_handle)
+            .inspect_err(|_| self.metrics.denied("ticket"))?;
+        self.query_info(&session, &caller, &query, request.into_inner()).await
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.session(&request)?;
+        let schema = query.into_builder().schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.session(&request)?;
+        let schema = query.clone().into_builder().schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.session(&request)?;
+        let schema = query.clone().into_builder().schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.session(&request)?;
+        let schema = query.into_builder().schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        caller(&request)?;
+        let schema = query.clone().into_builder(metadata::sql_info()).schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.session(&request)?;
+        self.metadata_info(&metadata::primary_keys_schema(), query, request.into_inner())
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        caller(&request)?;
+        let schema = query.into_builder(metadata::type_info()).schema();
+        self.metadata_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (caller, session) = self.session(&request)?;
+        let query = self
+            .statements
+            .redeem(&caller, &ticket.statement_handle)
+            .inspect_err(|_| self.metrics.denied("ticket"))?;
+        self.run(&caller, session, query).await
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        _query: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        caller(&request)?;
+        Err(Status::invalid_argument(
+            "fetch a prepared statement's results with the ticket from GetFlightInfo",
+        ))
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.session(&request)?;
+        let mut builder = query.into_builder();
+        builder.append(self.catalog.spec().node.name.as_str());
+        let schema = builder.schema();
+        Ok(Self::batch_stream(schema, builder.build().map_err(Status::from)?))
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, session) = self.session(&request)?;
+        let schema = query.clone().into_builder().schema();
+        let batch = metadata::db_schemas(&session, &self.catalog.spec().node.name, query)?;
+        Ok(Self::batch_stream(schema, batch))
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, session) = self.session(&request)?;
+        let schema = query.clone().into_builder().schema();
+        let batch = metadata::tables(&session, &self.catalog.spec().node.name, query).await?;
+        Ok(Self::batch_stream(schema, batch))
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.session(&request)?;
+        let mut builder = query.into_builder();
+        builder.append(metadata::TABLE_TYPE);
+        let schema = builder.schema();
+        Ok(Self::batch_stream(schema, builder.build().map_err(Status::from)?))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        caller(&request)?;
+        let builder = query.into_builder(metadata::sql_info());
+        let schema = builder.schema();
+        Ok(Self::batch_stream(schema, builder.build().map_err(Status::from)?))
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, session) = self.session(&request)?;
+        let spec = self.catalog.spec();
+        let batch = metadata::primary_keys(&session, spec, &spec.node.name, &query)?;
+        Ok(Self::batch_stream(metadata::primary_keys_schema(), batch))
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        caller(&request)?;
+        let builder = query.into_builder(metadata::type_info());
+        let schema = builder.schema();
+        Ok(Self::batch_stream(schema, builder.build().map_err(Status::from)?))
+    }
+
+    async fn do_get_fallback(
+        &self,
+        request: Request<Ticket>,
+        _message: Any,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        caller(&request)?;
+        Err(Status::invalid_argument("not a ticket of this server"))
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let caller = caller(&request)?;
+        let mut query = self
+            .statements
+            .handle(&caller, &command.prepared_statement_handle)
+            .inspect_err(|_| self.metrics.denied("ticket"))?;
+        let mut batches = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(
+            request.into_inner().map_err(FlightError::from),
+        );
+        let mut rows = Vec::new();
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| Status::invalid_argument(format!("parameters: {e}")))?;
+            if batch.num_rows() > 0 {
+                rows.push(batch);
+            }
+        }
+        let total: usize = rows.iter().map(|b| b.num_rows()).sum();
+        query.params = match (total, rows.first()) {
+            (0, _) => None,
+            (1, Some(row)) => Some(encode_parameters(row)?),
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "a query takes one row of parameters, not {total}"
+                )));
+            }
+        };
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(self.statements.rebind(&caller, &query).into()),
+        })
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let (caller, session) = self.session(&request)?;
+        if query.transaction_id.is_some() {
+            return Err(Status::invalid_argument(
+                "transactions are not supported (lienthong is read-only)",
+            ));
+        }
+        let described = session.describe(&query.query).await.map_err(|e| self.refusal(e))?;
+        let handle = self.statements.prepare(&caller, &query.query)?;
+        let parameters = Schema::new(
+            described
+                .parameters
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| Field::new(format!("${}", i + 1), parameter_type(ty.as_ref()), true))
+                .collect::<Vec<_>>(),
+        );
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle.into(),
+            dataset_schema: ipc_schema(&described.schema)?,
+            parameter_schema: ipc_schema(&parameters)?,
+        })
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<(), Status> {
+        let caller = caller(&request)?;
+        self.statements.close(&caller, &query.prepared_statement_handle)
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
