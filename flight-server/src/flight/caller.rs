@@ -5,7 +5,8 @@
 //!   a bearer token (in the `authorization` response header and the handshake payload).
 //! - No `authorization` header: the `public` principal.
 //! - `x-lienthong-purpose: <purpose>`: the declared purpose, required for every principal but
-//!   `public`; a bearer token may carry one instead (set through Flight's `SetSessionOptions`).
+//!   `public`. Set once through Flight's `SetSessionOptions` instead, it travels in a re-issued
+//!   bearer token or in the `lienthong_session` cookie; the header wins over both.
 //!
 //! Every refusal says only "authentication failed" or "invalid or expired token": nothing about
 //! which principals exist or why a secret was wrong.
@@ -19,6 +20,11 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use crate::auth::{Claims, Kind, Sealer, now};
+
+/// Seconds since the epoch `ttl` from now.
+pub fn expiry(ttl: std::time::Duration) -> u64 {
+    now().saturating_add(ttl.as_secs())
+}
 
 /// The header that declares the purpose of a call.
 pub const PURPOSE_HEADER: &str = "x-lienthong-purpose";
@@ -36,6 +42,8 @@ pub struct Caller {
     pub principal: String,
     /// The declared purpose, if any.
     pub purpose: Option<String>,
+    /// When the caller's bearer token expires (seconds since the epoch); `None` for `public`.
+    pub token_expires: Option<u64>,
 }
 
 impl Caller {
@@ -55,6 +63,7 @@ impl Caller {
             return Ok(Self {
                 principal: PUBLIC_PRINCIPAL.into(),
                 purpose: header_purpose.filter(|p| !p.is_empty()),
+                token_expires: None,
             });
         };
         let token = authorization
@@ -63,9 +72,16 @@ impl Caller {
             .and_then(|v| strip_scheme(v, "bearer"))
             .ok_or_else(invalid_token)?;
         let claims = open_bearer(token, sealer).ok_or_else(invalid_token)?;
+        let session_purpose = session_cookie(headers, sealer)
+            .filter(|c| c.principal == claims.principal)
+            .and_then(|c| c.purpose);
         Ok(Self {
             principal: claims.principal,
-            purpose: header_purpose.or(claims.purpose).filter(|p| !p.is_empty()),
+            purpose: header_purpose
+                .or(claims.purpose)
+                .or(session_purpose)
+                .filter(|p| !p.is_empty()),
+            token_expires: Some(claims.expires),
         })
     }
 
@@ -90,16 +106,32 @@ pub fn basic_credentials(headers: &MetadataMap) -> Result<(String, String), Stat
     Ok((principal.to_owned(), secret.to_owned()))
 }
 
-/// A bearer token for `principal`, valid for `ttl`, as the text after `Bearer `.
-pub fn bearer_token(sealer: &Sealer, principal: &str, purpose: Option<&str>, ttl: std::time::Duration) -> String {
+/// A bearer token for `principal` (carrying `purpose` if given) that expires at `expires`
+/// (seconds since the epoch), as the text after `Bearer `.
+pub fn bearer_token(sealer: &Sealer, principal: &str, purpose: Option<&str>, expires: u64) -> String {
     let claims = Claims {
         kind: Kind::Bearer,
         principal: principal.to_owned(),
         purpose: purpose.map(str::to_owned),
-        expires: now().saturating_add(ttl.as_secs()),
+        expires,
         payload: Vec::new(),
     };
     URL_SAFE_NO_PAD.encode(sealer.seal(&claims))
+}
+
+/// The session cookie that carries session options (see [`super::session`]).
+pub const SESSION_COOKIE: &str = "lienthong_session";
+
+/// The claims of the session cookie, if there is a genuine, current one.
+fn session_cookie(headers: &MetadataMap, sealer: &Sealer) -> Option<Claims> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, token)| open_bearer(token, sealer))
 }
 
 /// The claims of a bearer token, if it is genuine and current.

@@ -7,6 +7,7 @@
 //!
 //! - [`caller`]: bearer tokens, the basic-auth handshake, the purpose header.
 //! - [`statement`]: tickets and prepared-statement handles (sealed, bound to the caller, capped).
+//! - [`session`]: Flight session options (the purpose, carried in a re-issued bearer token).
 //! - [`metadata`]: catalogs, schemas, tables, SQL info and type info, filtered to the caller.
 //! - [`limits`]: concurrent queries, idle streams, cancellation when the client goes away.
 //! - [`metrics`]: counters for the Prometheus endpoint.
@@ -27,6 +28,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod outer;
 pub mod service;
+pub mod session;
 pub mod statement;
 
 use std::future::Future;

@@ -33,10 +33,11 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Config;
-use super::caller::{Caller, basic_credentials, bearer_token};
+use super::caller::{Caller, SESSION_COOKIE, basic_credentials, bearer_token, expiry};
 use super::limits::{self, Slots};
 use super::metadata;
 use super::metrics::Metrics;
+use super::session;
 use super::statement::{Query, Statements, encode_parameters};
 use crate::auth::verify_secret;
 
@@ -396,7 +397,12 @@ impl FlightSqlService for Service {
             tracing::info!(principal = %principal, "handshake refused");
             return Err(Status::unauthenticated("authentication failed"));
         }
-        let token = bearer_token(self.statements.sealer(), &principal, None, self.config.token_ttl);
+        let token = bearer_token(
+            self.statements.sealer(),
+            &principal,
+            None,
+            expiry(self.config.token_ttl),
+        );
         let header = format!("Bearer {token}");
         let reply = HandshakeResponse {
             protocol_version: 0,
@@ -689,6 +695,46 @@ impl FlightSqlService for Service {
     ) -> Result<(), Status> {
         let caller = caller(&request)?;
         self.statements.close(&caller, &query.prepared_statement_handle)
+    }
+
+    async fn do_action_fallback(
+        &self,
+        request: Request<arrow_flight::Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let caller = caller(&request)?;
+        let action = request.into_inner();
+        tracing::info!(principal = %caller.principal, action = %action.r#type, "session action");
+        let (body, token) = session::answer(&action, &caller, self.statements.sealer(), self.catalog.spec())?;
+        let mut response: Response<<Self as FlightService>::DoActionStream> =
+            Response::new(Box::pin(futures::stream::iter([Ok(arrow_flight::Result {
+                body: body.into(),
+            })])));
+        if let Some(token) = token {
+            let value = |text: String| {
+                MetadataValue::try_from(text).map_err(|_| Status::internal("token is not a header value"))
+            };
+            response
+                .metadata_mut()
+                .insert("authorization", value(format!("Bearer {token}"))?);
+            response
+                .metadata_mut()
+                .insert("set-cookie", value(format!("{SESSION_COOKIE}={token}; HttpOnly"))?);
+        }
+        Ok(response)
+    }
+
+    async fn list_custom_actions(&self) -> Option<Vec<Result<arrow_flight::ActionType, Status>>> {
+        Some(
+            session::ACTIONS
+                .iter()
+                .map(|(name, description)| {
+                    Ok(arrow_flight::ActionType {
+                        r#type: (*name).into(),
+                        description: (*description).into(),
+                    })
+                })
+                .collect(),
+        )
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

@@ -404,3 +404,80 @@ async fn a_client_that_goes_away_cancels_its_query() {
     }
     assert_eq!(outcome, Some(serde_json::json!("cancelled")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_purpose_counts_only_with_its_principals_token() {
+    use lienthong_server::flight::session::{OptionValue, SessionOptionValue, SessionOptions};
+    let server = Fixture::start().await;
+    let officer = server.login("ward-officer", None).await;
+    let land = server.login("land-officer", None).await;
+    let mut flight = raw(&server).await;
+    let mut options = SessionOptions::default();
+    options.session_options.insert(
+        "purpose".into(),
+        SessionOptionValue {
+            option_value: Some(OptionValue::StringValue("tthc".into())),
+        },
+    );
+    let action = arrow_flight::Action::new("SetSessionOptions", options.encode_to_vec());
+    let response = flight.do_action(with_headers(&officer, None, action)).await.unwrap();
+    let cookie = response
+        .metadata()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rotated = response
+        .metadata()
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let ask = |token: String, cookie: Option<String>| {
+        let mut request = tonic::Request::new(statement("SELECT full_name FROM population.citizens LIMIT 1"));
+        request.metadata_mut().insert("authorization", token.parse().unwrap());
+        if let Some(cookie) = cookie {
+            request.metadata_mut().insert("cookie", cookie.parse().unwrap());
+        }
+        request
+    };
+    let bearer = |c: &crate::common::Client| format!("Bearer {}", c.token().unwrap());
+    assert!(
+        flight
+            .get_flight_info(ask(bearer(&officer), Some(cookie.clone())))
+            .await
+            .is_ok(),
+        "token + own cookie"
+    );
+    assert!(
+        flight.get_flight_info(ask(rotated, None)).await.is_ok(),
+        "rotated token"
+    );
+    let refused = flight.get_flight_info(ask(bearer(&officer), None)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "no purpose without the cookie");
+    let refused = flight
+        .get_flight_info(ask(bearer(&land), Some(cookie.clone())))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::PermissionDenied,
+        "another principal's cookie gives no purpose"
+    );
+    let forged = format!("{}x", cookie);
+    let refused = flight
+        .get_flight_info(ask(bearer(&officer), Some(forged)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::PermissionDenied,
+        "a forged cookie gives no purpose"
+    );
+}

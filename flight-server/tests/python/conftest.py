@@ -103,24 +103,10 @@ class Server:
         return [json.loads(line) for line in self.audit.read_text().splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    if not BINARY.exists():
-        pytest.fail(f"{BINARY} is missing: run `cargo build` first (scripts/test.sh does)")
-    data = tmp_path_factory.mktemp("demo")
-    subprocess.run(
-        [str(BINARY), "--quiet", "generate", "--out", str(data), "--citizens", "20000"],
-        check=True,
-        capture_output=True,
-    )
-    catalog = data / "catalog.yaml"
-    secrets = json.loads((data / "demo-credentials.json").read_text())
-    expected = {sql: cli_rows(catalog, p, purpose, sql) for p, purpose, sql in SCENARIOS}
-    for value in PREPARED_VALUES:
-        literal = PREPARED.replace("$1", f"'{value}'")
-        expected[literal] = cli_rows(catalog, "ward-officer", "tthc", literal)
+def start_server(catalog: Path, *extra: str) -> tuple[subprocess.Popen, str, str | None]:
+    """Starts `lienthong serve` on a free port; returns the process, its URI and metrics URL."""
     process = subprocess.Popen(
-        [str(BINARY), "serve", "--catalog", str(catalog), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"],
+        [str(BINARY), "serve", "--catalog", str(catalog), "--addr", "127.0.0.1:0", *extra],
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
         text=True,
@@ -136,15 +122,16 @@ def server(tmp_path_factory) -> Server:
             break
         if m := re.search(r"metrics on (http://\S+)", line):
             metrics = m.group(1)
-        if m := re.search(r"on (grpc://\S+)", line):
+        if line.startswith("lienthong serving") and (m := re.search(r"on (grpc(?:\+tls)?://\S+)", line)):
             uri = m.group(1)
     if uri is None:
         process.kill()
         pytest.fail("lienthong serve did not start")
-    srv = Server(uri, catalog, secrets, expected, data / "audit" / "audit.jsonl")
-    srv.metrics = metrics
-    srv.process = process
-    yield srv
+    return process, uri, metrics
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGTERM, and a clean exit within 30 s."""
     process.terminate()
     try:
         process.wait(timeout=30)
@@ -152,9 +139,36 @@ def server(tmp_path_factory) -> Server:
         process.kill()
         raise
     assert process.returncode == 0, f"lienthong serve exited with {process.returncode}"
-    verified = subprocess.run(
-        [str(BINARY), "audit", "verify", str(srv.audit)], capture_output=True, text=True
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """The demo data (20 000 citizens), generated once."""
+    if not BINARY.exists():
+        pytest.fail(f"{BINARY} is missing: run `cargo build` first (scripts/test.sh does)")
+    data = tmp_path_factory.mktemp("demo")
+    subprocess.run(
+        [str(BINARY), "--quiet", "generate", "--out", str(data), "--citizens", "20000"],
+        check=True,
+        capture_output=True,
     )
+    return data
+
+
+@pytest.fixture(scope="session")
+def server(demo_data: Path) -> Server:
+    catalog = demo_data / "catalog.yaml"
+    secrets = json.loads((demo_data / "demo-credentials.json").read_text())
+    expected = {sql: cli_rows(catalog, p, purpose, sql) for p, purpose, sql in SCENARIOS}
+    for value in PREPARED_VALUES:
+        literal = PREPARED.replace("$1", f"'{value}'")
+        expected[literal] = cli_rows(catalog, "ward-officer", "tthc", literal)
+    process, uri, metrics = start_server(catalog, "--metrics-addr", "127.0.0.1:0")
+    srv = Server(uri, catalog, secrets, expected, demo_data / "audit" / "audit.jsonl")
+    srv.metrics = metrics
+    yield srv
+    stop_server(process)
+    verified = subprocess.run([str(BINARY), "audit", "verify", str(srv.audit)], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 

@@ -116,3 +116,27 @@ def test_every_query_is_audited(server):
     kinds = [(r["kind"], r.get("outcome"), r["principal"]) for r in records]
     assert ("query", "accepted", "land-officer") in kinds
     assert ("completion", "completed", "land-officer") in kinds
+
+
+def test_purpose_as_a_session_option(server):
+    kwargs = {
+        "username": "ward-officer",
+        "password": server.secrets["ward-officer"],
+        "adbc.flight.sql.rpc.with_cookie_middleware": "true",
+    }
+    with flightsql.connect(
+        server.uri,
+        db_kwargs=kwargs,
+        conn_kwargs={"adbc.flight.sql.session.option.purpose": "tthc"},
+        autocommit=True,
+    ) as conn, conn.cursor() as cur:
+        cur.execute(SCENARIOS[0][2])
+        assert rows(cur.fetch_arrow_table()) == server.expected[SCENARIOS[0][2]]
+    with pytest.raises(adbc_driver_manager.Error):
+        with flightsql.connect(
+            server.uri,
+            db_kwargs=kwargs,
+            conn_kwargs={"adbc.flight.sql.session.option.purpose": "curiosity"},
+            autocommit=True,
+        ) as conn, conn.cursor() as cur:
+            cur.execute("SELECT full_name FROM population.citizens LIMIT 1")

@@ -10,6 +10,7 @@ fn caller(principal: &str, purpose: Option<&str>) -> Caller {
     Caller {
         principal: principal.into(),
         purpose: purpose.map(str::to_owned),
+        token_expires: None,
     }
 }
 
