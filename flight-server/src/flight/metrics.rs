@@ -3,8 +3,13 @@
 //! Counters say how much, never who or what: no principal, table or SQL appears in a label, so
 //! the endpoint can be scraped by operators who may not see the audit log.
 
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use tonic::Status;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -93,6 +98,50 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// A result stream that reports to the metrics: bytes as they go, the outcome and duration when
+/// it ends (`completed`, `failed`) or is dropped before its end (`cancelled`).
+pub struct Metered<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+    started: Instant,
+    outcome: &'static str,
+}
+
+impl<S> Metered<S> {
+    /// Meters `inner` from `started`.
+    pub fn new(inner: S, metrics: Arc<Metrics>, started: Instant) -> Self {
+        metrics.running(1);
+        Self {
+            inner,
+            metrics,
+            started,
+            outcome: "cancelled",
+        }
+    }
+}
+
+impl<S: Stream<Item = Result<arrow_flight::FlightData, Status>> + Unpin> Stream for Metered<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(data))) => self.metrics.bytes(data.data_body.len()),
+            Poll::Ready(Some(Err(_))) => self.outcome = "failed",
+            Poll::Ready(None) if self.outcome == "cancelled" => self.outcome = "completed",
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl<S> Drop for Metered<S> {
+    fn drop(&mut self) {
+        self.metrics.running(-1);
+        self.metrics.query(self.outcome, self.started.elapsed());
     }
 }
 

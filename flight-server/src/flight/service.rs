@@ -36,10 +36,12 @@ use super::Config;
 use super::caller::{Caller, SESSION_COOKIE, basic_credentials, bearer_token, expiry};
 use super::limits::{self, Slots};
 use super::metadata;
-use super::metrics::Metrics;
+use super::metrics::{Metered, Metrics};
 use super::session;
 use super::statement::{Query, Statements, encode_parameters};
 use crate::auth::verify_secret;
+
+mod plain;
 
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
 
@@ -115,7 +117,7 @@ impl Service {
     }
 
     /// The caller's governed session; a refused principal or purpose is audited by the core.
-    fn session<T>(&self, request: &Request<T>) -> Result<(Caller, Session), Status> {
+    pub(super) fn session<T>(&self, request: &Request<T>) -> Result<(Caller, Session), Status> {
         let caller = caller(request)?;
         let session = self
             .catalog
@@ -124,83 +126,14 @@ impl Service {
         Ok((caller, session))
     }
 
-    fn refusal(&self, error: lienthong::Error) -> Status {
+    pub(super) fn refusal(&self, error: lienthong::Error) -> Status {
         if matches!(error, lienthong::Error::Denied(_)) {
             self.metrics.denied("policy");
         }
         status_of(error)
     }
 
-    /// One FlightInfo per table the caller may see (ListFlights), each with a path descriptor
-    /// `[database, table]`, the governed schema, and a ticket for all its rows unless the table is
-    /// aggregate-only for this caller.
-    pub(crate) async fn list_tables(
-        &self,
-        request: &Request<arrow_flight::Criteria>,
-    ) -> Result<Vec<FlightInfo>, Status> {
-        let (caller, session) = self.session(request)?;
-        let mut tables = session.tables();
-        tables.sort();
-        let mut infos = Vec::with_capacity(tables.len());
-        for table in tables {
-            let path: Vec<String> = table.split('.').map(str::to_owned).collect();
-            infos.push(self.path_info(&caller, &session, &path).await?);
-        }
-        Ok(infos)
-    }
-
-    /// GetFlightInfo of a path descriptor `[database, table]`.
-    pub(crate) async fn table_info(&self, request: &Request<FlightDescriptor>) -> Result<FlightInfo, Status> {
-        let (caller, session) = self.session(request)?;
-        self.path_info(&caller, &session, &request.get_ref().path).await
-    }
-
-    async fn path_info(&self, caller: &Caller, session: &Session, path: &[String]) -> Result<FlightInfo, Status> {
-        let (table, schema) = self.path_schema(session, path).await?;
-        let mut info = FlightInfo::new()
-            .try_with_schema(&schema)
-            .map_err(|e| Status::internal(e.to_string()))?
-            .with_descriptor(FlightDescriptor::new_path(path.to_vec()));
-        let aggregate_only = session.access(&table).is_some_and(|a| a.min_group_size.is_some());
-        if !aggregate_only {
-            let (database, name) = table.split_once('.').unwrap_or_default();
-            let query = Query::new(format!("SELECT * FROM \"{database}\".\"{name}\""));
-            info = info.with_endpoint(FlightEndpoint::new().with_ticket(self.ticket(caller, &query)));
-        }
-        Ok(info)
-    }
-
-    /// `database.table` and its governed schema, for a path the caller may see.
-    async fn path_schema(&self, session: &Session, path: &[String]) -> Result<(String, SchemaRef), Status> {
-        let [database, table] = path else {
-            return Err(Status::invalid_argument("a path descriptor is [database, table]"));
-        };
-        let table = format!("{database}.{table}");
-        let schema = session.table_schema(&table).await.map_err(|e| self.refusal(e))?;
-        Ok((table, schema))
-    }
-
-    /// GetSchema of a path descriptor.
-    pub(crate) async fn table_schema<T>(&self, request: &Request<T>, path: &[String]) -> Result<SchemaRef, Status> {
-        let (_, session) = self.session(request)?;
-        Ok(self.path_schema(&session, path).await?.1)
-    }
-
-    /// GetSchema of a query.
-    pub(crate) async fn query_schema<T>(&self, request: &Request<T>, sql: &str) -> Result<SchemaRef, Status> {
-        let (_, session) = self.session(request)?;
-        Ok(session.describe(sql).await.map_err(|e| self.refusal(e))?.schema)
-    }
-
-    /// The query of one of the caller's open prepared statements.
-    pub(crate) fn prepared<T>(&self, request: &Request<T>, handle: &[u8]) -> Result<Query, Status> {
-        let caller = caller(request)?;
-        self.statements
-            .handle(&caller, handle)
-            .inspect_err(|_| self.metrics.denied("ticket"))
-    }
-
-    fn ticket(&self, caller: &Caller, query: &Query) -> Ticket {
+    pub(super) fn ticket(&self, caller: &Caller, query: &Query) -> Ticket {
         let handle = self.statements.ticket(caller, query);
         Ticket::new(
             TicketStatementQuery {
@@ -286,51 +219,8 @@ impl Service {
     }
 }
 
-/// A result stream that reports to the metrics: bytes as they go, the outcome and duration when
-/// it ends (`completed`, `failed`) or is dropped before its end (`cancelled`).
-struct Metered<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-    started: Instant,
-    outcome: &'static str,
-}
-
-impl<S> Metered<S> {
-    fn new(inner: S, metrics: Arc<Metrics>, started: Instant) -> Self {
-        metrics.running(1);
-        Self {
-            inner,
-            metrics,
-            started,
-            outcome: "cancelled",
-        }
-    }
-}
-
-impl<S: Stream<Item = Result<arrow_flight::FlightData, Status>> + Unpin> Stream for Metered<S> {
-    type Item = S::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<S::Item>> {
-        let polled = self.inner.poll_next_unpin(cx);
-        match &polled {
-            std::task::Poll::Ready(Some(Ok(data))) => self.metrics.bytes(data.data_body.len()),
-            std::task::Poll::Ready(Some(Err(_))) => self.outcome = "failed",
-            std::task::Poll::Ready(None) if self.outcome == "cancelled" => self.outcome = "completed",
-            _ => {}
-        }
-        polled
-    }
-}
-
-impl<S> Drop for Metered<S> {
-    fn drop(&mut self) {
-        self.metrics.running(-1);
-        self.metrics.query(self.outcome, self.started.elapsed());
-    }
-}
-
 /// The caller that [`Service::authenticate`] put on the request.
-fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+pub(super) fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request
         .extensions()
         .get::<Caller>()
