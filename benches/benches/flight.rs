@@ -9,7 +9,6 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_client::FlightServiceClient;
@@ -23,7 +22,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use lienthong::datafusion::arrow::array::RecordBatch;
 use lienthong::mask::PseudonymSecret;
 use lienthong::{Catalog, OpenOptions};
-use lienthong_benches::env_u64;
+use lienthong_benches::{best_of_async as best_of, env_u64};
 use lienthong_server::flight::{Config, Server};
 use lienthong_synth::{CATALOG_FILE, Config as SynthConfig, NoProgress, generate};
 use tonic::transport::Channel;
@@ -102,21 +101,6 @@ async fn drain(stream: impl Stream<Item = Result<RecordBatch, arrow_flight::erro
             (rows + b.num_rows(), bytes + b.get_array_memory_size())
         })
         .await
-}
-
-async fn best_of<F, Fut>(runs: usize, mut f: F) -> (Duration, (usize, usize))
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = (usize, usize)>,
-{
-    let mut best = Duration::MAX;
-    let mut last = (0, 0);
-    for _ in 0..runs {
-        let started = std::time::Instant::now();
-        last = f().await;
-        best = best.min(started.elapsed());
-    }
-    (best, last)
 }
 
 #[tokio::main]

@@ -7,12 +7,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::time::Duration;
-
 use lienthong::datafusion::prelude::{ParquetReadOptions, SessionContext};
 use lienthong::mask::PseudonymSecret;
 use lienthong::{Catalog, OpenOptions};
-use lienthong_benches::env_u64;
+use lienthong_benches::{best_of_async as best_of, env_u64};
 use lienthong_synth::{CATALOG_FILE, Config, NoProgress, generate};
 
 /// One workload query: who, the governed SQL, and the same question asked of the raw files.
@@ -69,21 +67,6 @@ fn cases(citizen: &str) -> Vec<Case> {
             &format!("SELECT * FROM citizens WHERE citizen_id = '{citizen}'"),
         ),
     ]
-}
-
-async fn best_of<F, Fut>(runs: usize, mut f: F) -> (Duration, usize)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = usize>,
-{
-    let mut best = Duration::MAX;
-    let mut rows = 0;
-    for _ in 0..runs {
-        let started = std::time::Instant::now();
-        rows = f().await;
-        best = best.min(started.elapsed());
-    }
-    (best, rows)
 }
 
 #[tokio::main]

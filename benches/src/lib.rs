@@ -20,6 +20,26 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     }
 }
 
+/// Awaits `f()` `runs` times and returns the fastest time and the last result.
+pub async fn best_of_async<T, F, Fut>(runs: usize, mut f: F) -> (Duration, T)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let value = f().await;
+        best = best.min(started.elapsed());
+        last = Some(value);
+    }
+    match last {
+        Some(value) => (best, value),
+        None => unreachable!("at least one run"),
+    }
+}
+
 /// A positive integer from the environment variable `name`, or `default`.
 pub fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -20,6 +20,17 @@ def connect(server, principal: str | None = None, purpose: str | None = None, pa
     return flightsql.connect(server.uri, db_kwargs=kwargs, autocommit=True)
 
 
+def table_names(conn) -> set[str]:
+    """`database.table` of every table `adbc_get_objects` lists."""
+    objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
+    return {
+        f"{s['db_schema_name']}.{t['table_name']}"
+        for c in objects
+        for s in c["catalog_db_schemas"] or []
+        for t in s["db_schema_tables"] or []
+    }
+
+
 def rows(table: pa.Table) -> list[dict]:
     return normalise(table.to_pylist())
 
@@ -44,23 +55,11 @@ def test_prepared_statement_with_parameters(server):
 
 def test_metadata_shows_only_what_the_caller_may_see(server):
     with connect(server, "ward-officer", "tthc") as conn:
-        objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
-        officer = {
-            f"{s['db_schema_name']}.{t['table_name']}"
-            for c in objects
-            for s in c["catalog_db_schemas"] or []
-            for t in s["db_schema_tables"] or []
-        }
+        officer = table_names(conn)
         schema = conn.adbc_get_table_schema("citizens", db_schema_filter="population")
         info = conn.adbc_get_info()
     with connect(server) as conn:
-        objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
-        public = {
-            f"{s['db_schema_name']}.{t['table_name']}"
-            for c in objects
-            for s in c["catalog_db_schemas"] or []
-            for t in s["db_schema_tables"] or []
-        }
+        public = table_names(conn)
         with pytest.raises(adbc_driver_manager.Error):
             conn.adbc_get_table_schema("citizens", db_schema_filter="population")
     assert "population.citizens" in officer and "land.parcels" in officer
