@@ -153,7 +153,7 @@ async fn main() {
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(bare_listener)),
     );
     let (listener, url) = listen().await;
-    let server = Server::new(open(), Config::default());
+    let server = Server::new(open(), Config::default()).expect("server");
     tokio::spawn(server.serve(listener, std::future::pending()));
 
     let secrets: std::collections::BTreeMap<String, String> =

@@ -270,6 +270,7 @@ fn read_entries(instance: &Json, readable: &Json) -> (Catalog, Declared) {
         agencies: read_map(section("agencies")),
         purposes: read_map(section("purposes")),
         principals: read_map(section("principals")),
+        token_issuers: read_map(section("token_issuers")),
         sources: read_map(section("sources")),
         databases: Default::default(),
         grants: read_map(section("grants")),

@@ -36,6 +36,10 @@ pub struct Catalog {
     /// The id `public` is reserved for the anonymous principal and is never declared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub principals: BTreeMap<String, Principal>,
+    /// Identity providers whose signed JSON Web Tokens the Flight SQL server accepts as bearer
+    /// tokens, keyed by a name of your choice (e.g. `quangninh-sso`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_issuers: BTreeMap<String, TokenIssuer>,
     /// Where the data lives, keyed by source name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<String, Source>,
@@ -138,6 +142,9 @@ pub struct Principal {
     /// How the principal proves who it is. Never a secret in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<Credential>,
+    /// Client certificates (mutual TLS) that identify the principal to the Flight SQL server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<ClientCertificate>,
     /// Who this is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
@@ -151,6 +158,67 @@ pub enum Credential {
     Argon2(String),
     /// The name of an environment variable that holds the secret when the node starts.
     Env(String),
+}
+
+/// A client certificate that identifies a principal. The server sees only certificates that chain
+/// to the client CA it was started with (`lienthong serve --tls-client-ca`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientCertificate {
+    /// The common name (CN) of the certificate's subject, exactly.
+    CommonName(#[schemars(length(min = 1))] String),
+    /// The SHA-256 fingerprint of the certificate (DER): 64 hex digits, colons allowed.
+    Sha256(String),
+}
+
+impl ClientCertificate {
+    /// The fingerprint as 64 lower-case hex digits, if this is a fingerprint.
+    pub fn fingerprint(&self) -> Option<String> {
+        match self {
+            Self::Sha256(text) => Some(
+                text.chars()
+                    .filter(|c| *c != ':')
+                    .collect::<String>()
+                    .to_ascii_lowercase(),
+            ),
+            Self::CommonName(_) => None,
+        }
+    }
+}
+
+/// An identity provider whose JSON Web Tokens (RFC 7519) are accepted as bearer tokens. A token
+/// is accepted when its signature verifies with one of `keys` (RS*, PS*, ES256/384 or EdDSA; never
+/// a shared-secret algorithm), `iss` is `issuer`, `aud` names `audience`, it carries `exp` and has
+/// not expired, and the principal claim names a declared principal this issuer may vouch for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIssuer {
+    /// The `iss` claim of the issuer's tokens, exactly (e.g. `https://sso.quangninh.gov.vn/realms/egov`).
+    #[schemars(length(min = 1))]
+    pub issuer: String,
+    /// The audience this node accepts tokens for: the `aud` claim must be or contain it.
+    #[schemars(length(min = 1))]
+    pub audience: String,
+    /// Files with the issuer's public keys, relative to the catalog file: PEM public keys (RSA,
+    /// EC P-256/P-384, Ed25519) or a JWK set (`.json`). More than one during a key rollover.
+    #[schemars(length(min = 1))]
+    pub keys: Vec<String>,
+    /// The claim whose value is the principal id; `sub` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_claim: Option<String>,
+    /// The principals this issuer may vouch for; any declared principal when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<String>,
+    /// What this issuer is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+impl TokenIssuer {
+    /// The claim that names the principal.
+    pub fn principal_claim(&self) -> &str {
+        self.principal_claim.as_deref().unwrap_or("sub")
+    }
 }
 
 /// The kind of a source.

@@ -14,6 +14,8 @@ use crate::model::{
 };
 use crate::row_filter;
 
+mod identity;
+
 /// The principal id reserved for anonymous callers.
 pub const PUBLIC_PRINCIPAL: &str = "public";
 
@@ -40,6 +42,8 @@ pub(crate) fn check(catalog: &Catalog, declared: &Declared) -> Vec<Problem> {
     v.agencies();
     v.purposes();
     v.principals();
+    v.certificates();
+    v.token_issuers();
     v.sources();
     v.databases();
     v.grants();

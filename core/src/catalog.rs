@@ -130,6 +130,11 @@ impl Catalog {
         &self.inner.spec
     }
 
+    /// The catalog file it was opened from (relative paths in the catalog start at its directory).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
     /// The audit log's file.
     pub fn audit_path(&self) -> &Path {
         self.inner.audit.path()

@@ -8,6 +8,9 @@
 //! presented as a bearer token. Whether the presenter is the principal a ticket was issued to is
 //! the caller's check ([`Claims::is_for`]).
 
+pub mod certificate;
+pub mod jwt;
+
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 

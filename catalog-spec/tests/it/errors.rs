@@ -325,6 +325,46 @@ const CASES: &[Case] = &[
         path: "principals.public",
         at: "public",
     },
+    Case {
+        name: "token issuer vouching for an undeclared principal",
+        slot: "{extra}",
+        text: "token_issuers:\n  sso:\n    issuer: https://sso.example\n    audience: lienthong\n    keys: [keys/sso.pem]\n    principals: [ward-officer, ghost] #!",
+        kind: ProblemKind::UnknownReference,
+        path: "token_issuers.sso.principals[1]",
+        at: "ghost]",
+    },
+    Case {
+        name: "token issuer without keys",
+        slot: "{extra}",
+        text: "token_issuers:\n  sso:\n    issuer: https://sso.example\n    audience: lienthong\n    keys: [] #!",
+        kind: ProblemKind::InvalidValue,
+        path: "token_issuers.sso.keys",
+        at: "[]",
+    },
+    Case {
+        name: "one issuer declared twice",
+        slot: "{extra}",
+        text: "token_issuers:\n  a:\n    issuer: https://sso.example\n    audience: x\n    keys: [a.pem]\n  b:\n    issuer: https://sso.example #!\n    audience: y\n    keys: [b.pem]",
+        kind: ProblemKind::Duplicate,
+        path: "token_issuers.b.issuer",
+        at: "https",
+    },
+    Case {
+        name: "malformed certificate fingerprint",
+        slot: "{principals}",
+        text: "  clerk:\n    agency: \"000.00.70.H26\"\n    certificates: [{ sha256: \"AB:CD\" }] #!",
+        kind: ProblemKind::InvalidValue,
+        path: "principals.clerk.certificates[0].sha256",
+        at: "\"AB:CD\"",
+    },
+    Case {
+        name: "one certificate identifying two principals",
+        slot: "{principals}",
+        text: "  clerk:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }]\n  deputy:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }] #!",
+        kind: ProblemKind::Duplicate,
+        path: "principals.deputy.certificates[0].common_name",
+        at: "officer.example",
+    },
 ];
 
 fn diagnostics(text: &str) -> Vec<Diagnostic> {

@@ -514,6 +514,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
                 roles: strings(p.roles),
                 attributes: p.attributes.iter().map(|(k, v)| ((*k).to_owned(), s(v))).collect(),
                 credential: Some(Credential::Argon2(hash)),
+                certificates: Vec::new(),
                 description: Some(text(p.vi, p.en)),
             },
         );
@@ -571,6 +572,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
         agencies,
         purposes,
         principals,
+        token_issuers: BTreeMap::new(),
         sources,
         databases,
         grants: grants(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lienthong_server::auth::Sealer;
-use lienthong_server::flight::{self, Config};
+use lienthong_server::flight::{self, Config, Tls};
 
 /// How to serve.
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,14 @@ pub struct ServerArgs {
     /// PEM private key for TLS.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// PEM certificate of the CA that signs client certificates: clients must present one
+    /// (mutual TLS), and the catalog's `certificates` map it to a principal.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// With --tls-client-ca, also let clients in without a certificate (they authenticate with a
+    /// token, or are `public`).
+    #[arg(long, requires = "tls_client_ca")]
+    pub tls_client_optional: bool,
     /// Serve Prometheus metrics over HTTP on this address.
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
@@ -68,7 +76,12 @@ impl ServerArgs {
             }
         };
         let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            (Some(cert), Some(key)) => Some(Tls {
+                cert: read(cert)?,
+                key: read(key)?,
+                client_ca: self.tls_client_ca.as_deref().map(read).transpose()?,
+                client_optional: self.tls_client_optional,
+            }),
             _ => None,
         };
         Ok(Config {
@@ -117,7 +130,7 @@ pub fn serve(
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let server = flight::Server::new(catalog, config);
+        let server = flight::Server::new(catalog, config)?;
         if let Some(metrics_addr) = args.metrics_addr {
             let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
                 .await

@@ -1,15 +1,18 @@
-//! Who is calling and why, from the request's headers.
+//! Who is calling and why, from the request's headers and its TLS client certificate.
 //!
-//! - `authorization: Bearer <token>`: a token this server sealed at the handshake.
+//! - `authorization: Bearer <token>`: a token this server sealed at the handshake, or a JSON Web
+//!   Token from one of the catalog's `token_issuers` (told apart by the JWT's dots).
 //! - `authorization: Basic <base64(principal:secret)>`: only on the handshake, which answers with
 //!   a bearer token (in the `authorization` response header and the handshake payload).
-//! - No `authorization` header: the `public` principal.
+//! - A client certificate (mutual TLS) that the catalog maps to a principal: that principal, with
+//!   no header needed; a token for anybody else on the same connection is refused.
+//! - None of these: the `public` principal.
 //! - `x-lienthong-purpose: <purpose>`: the declared purpose, required for every principal but
 //!   `public`. Set once through Flight's `SetSessionOptions` instead, it travels in a re-issued
 //!   bearer token or in the `lienthong_session` cookie; the header wins over both.
 //!
 //! Every refusal says only "authentication failed" or "invalid or expired token": nothing about
-//! which principals exist or why a secret was wrong.
+//! which principals exist or why a secret, token or certificate was not accepted.
 
 use base64::Engine;
 use base64::alphabet;
@@ -19,6 +22,8 @@ use lienthong_spec::PUBLIC_PRINCIPAL;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
+use crate::auth::certificate::{Certificates, Identified};
+use crate::auth::jwt::Issuers;
 use crate::auth::{Claims, Kind, Sealer, now};
 
 /// Seconds since the epoch `ttl` from now.
@@ -46,9 +51,36 @@ pub struct Caller {
     pub token_expires: Option<u64>,
 }
 
+/// What the server trusts, besides its own sealed tokens, to tell who is calling.
+#[derive(Debug, Default)]
+pub struct Identities {
+    /// The catalog's JWT issuers.
+    pub issuers: Issuers,
+    /// The catalog's client certificates.
+    pub certificates: Certificates,
+}
+
+impl Identities {
+    /// The principal a client certificate (the leaf, DER) identifies: `Ok(None)` for a
+    /// certificate the catalog does not know (or none), an error for an ambiguous one.
+    pub fn certified(&self, peer: Option<&[u8]>) -> Result<Option<String>, Status> {
+        match peer.map(|der| self.certificates.identify(der)) {
+            None | Some(Identified::Nobody) => Ok(None),
+            Some(Identified::Principal(principal)) => Ok(Some(principal)),
+            Some(Identified::Ambiguous) => Err(Status::unauthenticated("authentication failed")),
+        }
+    }
+}
+
 impl Caller {
-    /// The caller of a request: its bearer token (or none, for `public`) and purpose.
-    pub fn of(headers: &MetadataMap, sealer: &Sealer) -> Result<Self, Status> {
+    /// The caller of a request: its client certificate (`peer`, the leaf in DER, if the
+    /// connection has one), its bearer token, and its purpose.
+    pub fn of(
+        headers: &MetadataMap,
+        peer: Option<&[u8]>,
+        sealer: &Sealer,
+        identities: &Identities,
+    ) -> Result<Self, Status> {
         let header_purpose = match headers.get(PURPOSE_HEADER) {
             None => None,
             Some(value) => Some(
@@ -59,29 +91,45 @@ impl Caller {
                     .to_owned(),
             ),
         };
-        let Some(authorization) = headers.get("authorization") else {
-            return Ok(Self {
-                principal: PUBLIC_PRINCIPAL.into(),
-                purpose: header_purpose.filter(|p| !p.is_empty()),
-                token_expires: None,
-            });
+        let certified = identities.certified(peer)?;
+        let (principal, token_purpose, token_expires) = match (headers.get("authorization"), certified) {
+            (None, None) => {
+                return Ok(Self {
+                    principal: PUBLIC_PRINCIPAL.into(),
+                    purpose: header_purpose.filter(|p| !p.is_empty()),
+                    token_expires: None,
+                });
+            }
+            (None, Some(principal)) => (principal, None, None),
+            (Some(authorization), certified) => {
+                let token = authorization
+                    .to_str()
+                    .ok()
+                    .and_then(|v| strip_scheme(v, "bearer"))
+                    .ok_or_else(invalid_token)?;
+                let (principal, purpose, expires) = if token.contains('.') {
+                    let verified = identities.issuers.verify(token.trim()).ok_or_else(invalid_token)?;
+                    (verified.principal, None, verified.expires)
+                } else {
+                    let claims = open_bearer(token, sealer).ok_or_else(invalid_token)?;
+                    (claims.principal, claims.purpose, claims.expires)
+                };
+                if certified.is_some_and(|c| c != principal) {
+                    return Err(invalid_token());
+                }
+                (principal, purpose, Some(expires))
+            }
         };
-        let token = authorization
-            .to_str()
-            .ok()
-            .and_then(|v| strip_scheme(v, "bearer"))
-            .ok_or_else(invalid_token)?;
-        let claims = open_bearer(token, sealer).ok_or_else(invalid_token)?;
         let session_purpose = session_cookie(headers, sealer)
-            .filter(|c| c.principal == claims.principal)
+            .filter(|c| c.principal == principal)
             .and_then(|c| c.purpose);
         Ok(Self {
-            principal: claims.principal,
             purpose: header_purpose
-                .or(claims.purpose)
+                .or(token_purpose)
                 .or(session_purpose)
                 .filter(|p| !p.is_empty()),
-            token_expires: Some(claims.expires),
+            principal,
+            token_expires,
         })
     }
 

@@ -5,7 +5,8 @@
 //! ([`service`]), and streams the answers back under the server's limits ([`limits`]). What a
 //! caller may see, how rows are filtered and masked, and what is audited is the core's business.
 //!
-//! - [`caller`]: bearer tokens, the basic-auth handshake, the purpose header.
+//! - [`caller`]: bearer tokens (sealed or JWT), client certificates, the basic-auth handshake, the
+//!   purpose header.
 //! - [`statement`]: tickets and prepared-statement handles (sealed, bound to the caller, capped).
 //! - [`session`]: Flight session options (the purpose, carried in a re-issued bearer token).
 //! - [`metadata`]: catalogs, schemas, tables, SQL info and type info, filtered to the caller.
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use crate::auth::Sealer;
 pub use outer::Outer;
@@ -68,8 +69,23 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The key that seals tokens, tickets and handles.
     pub sealer: Sealer,
-    /// PEM certificate chain and key for TLS; plaintext when absent.
-    pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// TLS (and mutual TLS); plaintext when absent.
+    pub tls: Option<Tls>,
+}
+
+/// The server's TLS identity, and the CA its clients' certificates must chain to, if any.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// PEM certificate chain of the server.
+    pub cert: Vec<u8>,
+    /// PEM private key of the server.
+    pub key: Vec<u8>,
+    /// PEM certificate(s) of the CA that signs client certificates: with it, clients present a
+    /// certificate (mutual TLS), and the catalog's `certificates` map it to a principal.
+    pub client_ca: Option<Vec<u8>>,
+    /// With `client_ca`, still let clients in without a certificate (they authenticate with a
+    /// token or as `public`).
+    pub client_optional: bool,
 }
 
 impl Default for Config {
@@ -97,21 +113,27 @@ pub struct Server {
     service: Arc<Service>,
     grace: Duration,
     max_message: usize,
-    tls: Option<(Vec<u8>, Vec<u8>)>,
+    tls: Option<Tls>,
 }
 
 impl Server {
-    /// A server for `catalog` with `config`.
-    pub fn new(catalog: lienthong::Catalog, config: Config) -> Self {
+    /// A server for `catalog` with `config`. Fails when a key file of the catalog's token issuers
+    /// cannot be used (the error names the catalog, the field and the file).
+    pub fn new(catalog: lienthong::Catalog, config: Config) -> anyhow::Result<Self> {
         let grace = config.shutdown_grace;
         let max_message = config.max_message_bytes;
         let tls = config.tls.clone();
-        Self {
-            service: Arc::new(Service::new(catalog, config)),
+        let mutual = tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+        let service = Service::new(catalog, config)?;
+        if service.maps_certificates() && !mutual {
+            tracing::warn!("the catalog maps client certificates to principals, but no client CA is configured");
+        }
+        Ok(Self {
+            service: Arc::new(service),
             grace,
             max_message,
             tls,
-        }
+        })
     }
 
     /// The server's counters (for [`metrics::serve_metrics`]).
@@ -168,10 +190,16 @@ impl Server {
         Ok(())
     }
 
-    fn builder_for(tls: Option<(Vec<u8>, Vec<u8>)>) -> anyhow::Result<tonic::transport::Server> {
+    fn builder_for(tls: Option<Tls>) -> anyhow::Result<tonic::transport::Server> {
         let mut builder = tonic::transport::Server::builder();
-        if let Some((cert, key)) = tls {
-            builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+        if let Some(tls) = tls {
+            let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
+            if let Some(ca) = tls.client_ca {
+                config = config
+                    .client_ca_root(Certificate::from_pem(ca))
+                    .client_auth_optional(tls.client_optional);
+            }
+            builder = builder.tls_config(config)?;
         }
         Ok(builder)
     }
@@ -184,5 +212,5 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    Server::new(catalog, config).serve(listener, shutdown).await
+    Server::new(catalog, config)?.serve(listener, shutdown).await
 }

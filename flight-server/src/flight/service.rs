@@ -33,12 +33,14 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Config;
-use super::caller::{Caller, SESSION_COOKIE, basic_credentials, bearer_token, expiry};
+use super::caller::{Caller, Identities, SESSION_COOKIE, basic_credentials, bearer_token, expiry};
 use super::limits::{self, Slots};
 use super::metadata;
 use super::metrics::{Metered, Metrics};
 use super::session;
 use super::statement::{Query, Statements, encode_parameters};
+use crate::auth::certificate::Certificates;
+use crate::auth::jwt::Issuers;
 use crate::auth::verify_secret;
 
 mod plain;
@@ -50,6 +52,7 @@ pub struct Service {
     catalog: Catalog,
     config: Config,
     statements: Statements,
+    identities: Identities,
     slots: Slots,
     metrics: Arc<Metrics>,
     cancel: watch::Sender<bool>,
@@ -67,8 +70,13 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
-    /// A service over `catalog` with `config`'s limits and key.
-    pub fn new(catalog: Catalog, mut config: Config) -> Self {
+    /// A service over `catalog` with `config`'s limits and key; fails when a token issuer's key
+    /// file cannot be used.
+    pub fn new(catalog: Catalog, mut config: Config) -> anyhow::Result<Self> {
+        let identities = Identities {
+            issuers: Issuers::load(catalog.spec(), catalog.path())?,
+            certificates: Certificates::of(catalog.spec()),
+        };
         let sealer = std::mem::replace(&mut config.sealer, crate::auth::Sealer::random());
         let statements = Statements::new(
             sealer,
@@ -81,15 +89,38 @@ impl Service {
             config.max_queries_per_principal,
             config.queue_timeout,
         );
-        Self {
+        Ok(Self {
             catalog,
             config,
             statements,
+            identities,
             slots,
             metrics: Arc::new(Metrics::default()),
             cancel: watch::Sender::new(false),
             handshakes: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)),
-        }
+        })
+    }
+
+    /// Whether `secret` is `principal`'s, checked off the async threads and at most one check per
+    /// core at a time.
+    async fn check_secret(&self, principal: &str, secret: String) -> Result<bool, Status> {
+        let _turn = self
+            .handshakes
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let spec = Arc::new(self.catalog.spec().clone());
+        let principal = principal.to_owned();
+        Ok(
+            tokio::task::spawn_blocking(move || verify_secret(&spec, &principal, &secret))
+                .await
+                .unwrap_or(false),
+        )
+    }
+
+    /// Whether the catalog maps client certificates to principals.
+    pub fn maps_certificates(&self) -> bool {
+        !self.identities.certificates.is_empty()
     }
 
     /// The server's counters.
@@ -104,7 +135,9 @@ impl Service {
 
     /// The caller of a request, as [`super::Outer`] authenticated it.
     pub(crate) fn authenticate<T>(&self, mut request: Request<T>) -> Result<Request<T>, Status> {
-        match Caller::of(request.metadata(), self.statements.sealer()) {
+        let peer = request.peer_certs();
+        let leaf = peer.as_deref().and_then(|chain| chain.first()).map(|c| c.as_ref());
+        match Caller::of(request.metadata(), leaf, self.statements.sealer(), &self.identities) {
             Ok(caller) => {
                 request.extensions_mut().insert(caller);
                 Ok(request)
@@ -268,25 +301,30 @@ impl FlightSqlService for Service {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
-        let (principal, secret) =
-            basic_credentials(request.metadata()).inspect_err(|_| self.metrics.denied("authentication"))?;
-        let spec = Arc::new(self.catalog.spec().clone());
-        let checked = {
-            let _turn = self
-                .handshakes
-                .acquire()
-                .await
-                .map_err(|_| Status::unavailable("shutting down"))?;
-            let principal = principal.clone();
-            tokio::task::spawn_blocking(move || verify_secret(&spec, &principal, &secret))
-                .await
-                .unwrap_or(false)
-        };
-        if !checked {
+        let refused = |principal: &str| {
             self.metrics.denied("authentication");
             tracing::info!(principal = %principal, "handshake refused");
-            return Err(Status::unauthenticated("authentication failed"));
-        }
+            Status::unauthenticated("authentication failed")
+        };
+        let peer = request.peer_certs();
+        let leaf = peer.as_deref().and_then(|chain| chain.first()).map(|c| c.as_ref());
+        let certified = self.identities.certified(leaf).map_err(|_| refused("?"))?;
+        let basic = match request.metadata().get("authorization") {
+            None => None,
+            Some(_) => Some(basic_credentials(request.metadata()).map_err(|_| refused("?"))?),
+        };
+        let principal = match (basic, certified) {
+            // A client certificate the catalog maps is the credential; `Basic :` adds nothing.
+            (None, Some(principal)) => principal,
+            (Some((name, secret)), Some(principal)) if name.is_empty() && secret.is_empty() => principal,
+            (None, None) => return Err(refused("?")),
+            (Some((principal, secret)), certified) => {
+                if certified.is_some_and(|c| c != principal) || !self.check_secret(&principal, secret).await? {
+                    return Err(refused(&principal));
+                }
+                principal
+            }
+        };
         let token = bearer_token(
             self.statements.sealer(),
             &principal,
@@ -594,7 +632,13 @@ impl FlightSqlService for Service {
         let caller = caller(&request)?;
         let action = request.into_inner();
         tracing::info!(principal = %caller.principal, action = %action.r#type, "session action");
-        let (body, token) = session::answer(&action, &caller, self.statements.sealer(), self.catalog.spec())?;
+        let (body, token) = session::answer(
+            &action,
+            &caller,
+            self.statements.sealer(),
+            self.catalog.spec(),
+            expiry(self.config.token_ttl),
+        )?;
         let mut response: Response<<Self as FlightService>::DoActionStream> =
             Response::new(Box::pin(futures::stream::iter([Ok(arrow_flight::Result {
                 body: body.into(),

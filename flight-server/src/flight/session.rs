@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use arrow_flight::Action;
-use lienthong::spec::Catalog as Spec;
+use lienthong::spec::{Catalog as Spec, PUBLIC_PRINCIPAL};
 use prost::Message;
 use tonic::Status;
 
@@ -110,6 +110,7 @@ pub fn answer(
     caller: &Caller,
     sealer: &Sealer,
     spec: &Spec,
+    new_token_expires: u64,
 ) -> Result<(Vec<u8>, Option<String>), Status> {
     match action.r#type.as_str() {
         "SetSessionOptions" => {
@@ -128,14 +129,21 @@ pub fn answer(
                     }
                 }
             }
+            let public = caller.principal == PUBLIC_PRINCIPAL;
             let token = match (errors.is_empty(), caller.token_expires) {
-                (true, Some(expires)) => Some(bearer_token(sealer, &caller.principal, purpose.as_deref(), expires)),
-                (true, None) => {
+                (false, _) => None,
+                (true, _) if public => {
                     // `public` has no token to carry a purpose, and needs none.
                     errors.insert(PURPOSE.into(), OptionError { value: INVALID_VALUE });
                     None
                 }
-                (false, _) => None,
+                // A caller known by its client certificate alone gets a token of the usual lifetime.
+                (true, expires) => Some(bearer_token(
+                    sealer,
+                    &caller.principal,
+                    purpose.as_deref(),
+                    expires.unwrap_or(new_token_expires),
+                )),
             };
             Ok((SetSessionOptionsResult { errors }.encode_to_vec(), token))
         }

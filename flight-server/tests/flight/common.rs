@@ -44,10 +44,10 @@ pub fn secrets() -> BTreeMap<String, String> {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The demo catalog with a fixed pseudonym secret and its own audit log.
-pub fn open_catalog(audit: &Path) -> Catalog {
+/// The catalog `file` (next to the demo data) with a fixed pseudonym secret and its own audit log.
+pub fn open_catalog_file(file: &Path, audit: &Path) -> Catalog {
     Catalog::open_with(
-        demo_dir().join(lienthong_synth::CATALOG_FILE),
+        file,
         OpenOptions {
             audit_path: Some(audit.to_owned()),
             pseudonym_secret: Some(PseudonymSecret::new("flight test secret, not for production").unwrap()),
@@ -76,9 +76,14 @@ impl Fixture {
 
     /// A server with `config`.
     pub async fn with(config: Config) -> Self {
+        Self::serving(&demo_dir().join(lienthong_synth::CATALOG_FILE), config).await
+    }
+
+    /// A server of the catalog `file` (next to the demo data) with `config`.
+    pub async fn serving(file: &Path, config: Config) -> Self {
         let dir = tempfile::tempdir().unwrap().keep();
         let audit = dir.join("server-audit.jsonl");
-        let server = Server::new(open_catalog(&audit), config);
+        let server = Server::new(open_catalog_file(file, &audit), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -88,7 +93,7 @@ impl Fixture {
         Self {
             addr,
             audit,
-            library: open_catalog(&dir.join("library-audit.jsonl")),
+            library: open_catalog_file(file, &dir.join("library-audit.jsonl")),
             stop: Some(stop),
             done: Some(done),
         }

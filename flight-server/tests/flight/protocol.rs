@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use crate::common::{Fixture, fetch, pretty, query, status};
 
 /// The demo scenarios (README tour): principal, purpose, query.
-const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
+pub const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
     (
         "ward-officer",
         Some("tthc"),
