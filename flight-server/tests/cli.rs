@@ -40,6 +40,31 @@ fn validate_accepts_a_valid_catalog() {
 }
 
 #[test]
+fn validate_reads_the_token_issuers_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = repo().join("catalog-spec/examples/quang-ninh.yaml");
+    let catalog = dir.path().join("catalog.yaml");
+    std::fs::copy(&example, &catalog).unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    // An operator who pastes the issuer's private key instead of its public key.
+    let kind = "PRIVATE KEY";
+    let private = format!("-----BEGIN {kind}-----\nbm90IGEga2V5\n-----END {kind}-----\n");
+    std::fs::write(dir.path().join("keys/quangninh-sso.pem"), private).unwrap();
+    let out = lienthong(&["validate", catalog.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("catalog.yaml: token_issuers.quangninh-sso.keys[0]: key file `keys/quangninh-sso.pem`")
+            && stdout.contains("private key"),
+        "{stdout}"
+    );
+    std::fs::remove_file(dir.path().join("keys/quangninh-sso.pem")).unwrap();
+    let out = lienthong(&["validate", catalog.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("cannot read"), "{}", text(&out.stdout));
+}
+
+#[test]
 fn validate_lists_every_problem_with_line_and_column_and_fails() {
     let path = repo().join("catalog-spec/tests/fixtures/broken.yaml");
     let out = lienthong(&["validate", path.to_str().unwrap()]);

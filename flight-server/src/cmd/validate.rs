@@ -1,4 +1,5 @@
-//! `lienthong validate`: every problem of a catalog, with file, line and column.
+//! `lienthong validate`: every problem of a catalog, with file, line and column; then the token
+//! issuers' key files, which the server would otherwise only read when it starts.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,6 +9,11 @@ pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
     match lienthong_spec::load(catalog) {
         Ok(file) => {
             let c = &file.catalog;
+            if let Err(error) = lienthong_server::auth::jwt::Issuers::load(c, catalog) {
+                lienthong_server::say!("{error:#}");
+                eprintln!("{}: invalid, 1 problem", catalog.display());
+                return Ok(ExitCode::from(1));
+            }
             let tables: usize = c.databases.values().map(|d| d.tables.len()).sum();
             lienthong_server::say!(
                 "{}: valid ({} agencies, {} principals, {} sources, {} databases, {} tables, {} grants, {} tag rules)",

@@ -1,0 +1,84 @@
+//! The Flight handshake: a principal's secret (`authorization: Basic`), or a client certificate the
+//! catalog maps, exchanged for a sealed bearer token.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arrow_flight::HandshakeRequest;
+use arrow_flight::HandshakeResponse;
+use futures::Stream;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::Service;
+use crate::auth::verify_secret;
+use crate::flight::caller::{basic_credentials, bearer_token, expiry};
+
+type Replies = Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>;
+
+impl Service {
+    /// Answers a handshake with a bearer token (response header `authorization` and payload), or
+    /// "authentication failed" whatever the reason.
+    pub(super) async fn login(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        let refused = |principal: &str| {
+            self.metrics.denied("authentication");
+            tracing::info!(principal = %principal, "handshake refused");
+            Status::unauthenticated("authentication failed")
+        };
+        let peer = request.peer_certs();
+        let leaf = peer.as_deref().and_then(|chain| chain.first()).map(|c| c.as_ref());
+        let certified = self.identities.certified(leaf).map_err(|_| refused("?"))?;
+        let basic = match request.metadata().get("authorization") {
+            None => None,
+            Some(_) => Some(basic_credentials(request.metadata()).map_err(|_| refused("?"))?),
+        };
+        let principal = match (basic, certified) {
+            // A client certificate the catalog maps is the credential; `Basic :` adds nothing.
+            (None, Some(principal)) => principal,
+            (Some((name, secret)), Some(principal)) if name.is_empty() && secret.is_empty() => principal,
+            (None, None) => return Err(refused("?")),
+            (Some((principal, secret)), certified) => {
+                if certified.is_some_and(|c| c != principal) || !self.check_secret(&principal, secret).await? {
+                    return Err(refused(&principal));
+                }
+                principal
+            }
+        };
+        let token = bearer_token(
+            self.statements.sealer(),
+            &principal,
+            None,
+            expiry(self.config.token_ttl),
+        );
+        let header = format!("Bearer {token}");
+        let reply = HandshakeResponse {
+            protocol_version: 0,
+            payload: token.into_bytes().into(),
+        };
+        let mut response: Response<Replies> = Response::new(Box::pin(futures::stream::iter([Ok(reply)])));
+        let value = MetadataValue::try_from(header).map_err(|_| Status::internal("token is not a header value"))?;
+        response.metadata_mut().insert("authorization", value);
+        tracing::info!(principal = %principal, "handshake");
+        Ok(response)
+    }
+
+    /// Whether `secret` is `principal`'s, checked off the async threads and at most one check per
+    /// core at a time.
+    async fn check_secret(&self, principal: &str, secret: String) -> Result<bool, Status> {
+        let _turn = self
+            .handshakes
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let spec = Arc::new(self.catalog.spec().clone());
+        let principal = principal.to_owned();
+        Ok(
+            tokio::task::spawn_blocking(move || verify_secret(&spec, &principal, &secret))
+                .await
+                .unwrap_or(false),
+        )
+    }
+}
