@@ -1,5 +1,6 @@
 //! `lienthong serve`: the catalog over Arrow Flight SQL until SIGINT or SIGTERM.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -138,6 +139,7 @@ pub fn serve(
             lienthong_server::say!("metrics on http://{}/metrics", metrics_listener.local_addr()?);
             tokio::spawn(flight::metrics::serve_metrics(server.metrics(), metrics_listener));
         }
+        let shutdown = shutdown_signal()?;
         ready(addr);
         lienthong_server::say!(
             "lienthong serving {} on {}://{addr} (Ctrl-C to stop)",
@@ -145,26 +147,33 @@ pub fn serve(
             args.scheme()
         );
         tracing::info!(%addr, "serving");
-        server.serve(listener, shutdown_signal()).await?;
+        server.serve(listener, shutdown).await?;
         lienthong_server::say!("lienthong stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT (Ctrl-C) or SIGTERM, listened for from the moment this is called: before the server
+/// says it is serving, so that a signal sent right after that line is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
             tokio::select! {
-                _ = interrupt => {}
-                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            return;
-        }
+        })
     }
-    let _ = interrupt.await;
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 fn init_logs(json: bool) {

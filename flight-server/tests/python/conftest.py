@@ -103,6 +103,18 @@ class Server:
         return [json.loads(line) for line in self.audit.read_text().splitlines() if line.strip()]
 
 
+def catalog_with_own_audit(catalog: Path, name: str, extra: str = "", edit=lambda text: text) -> Path:
+    """A copy of `catalog` next to it (its data paths still hold) whose server writes its own
+    audit log, `audit/<name>.jsonl`: two servers must never write one log. `edit` changes the
+    text; `extra` is appended."""
+    text = catalog.read_text()
+    assert text.count("\nnode:\n") == 1
+    text = edit(text.replace("\nnode:\n", f"\nnode:\n  audit_log: audit/{name}.jsonl\n")) + extra
+    copy = catalog.parent / f"{name}-catalog.yaml"
+    copy.write_text(text)
+    return copy
+
+
 def start_server(catalog: Path, *extra: str) -> tuple[subprocess.Popen, str, str | None]:
     """Starts `lienthong serve` on a free port; returns the process, its URI and metrics URL."""
     process = subprocess.Popen(

@@ -8,6 +8,7 @@ import base64
 import datetime
 import ipaddress
 import json
+import subprocess
 import time
 
 import adbc_driver_flightsql.dbapi as flightsql
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from conftest import OPEN_TABLES, SCENARIOS, normalise, start_server, stop_server
+from conftest import BINARY, OPEN_TABLES, SCENARIOS, catalog_with_own_audit, normalise, start_server, stop_server
 
 ISSUER = "https://sso.hoankiem.test/realms/egov"
 AUDIENCE = "lienthong-demo"
@@ -118,20 +119,22 @@ def identity(server, tmp_path_factory):
     (data / "identity-sso.pem").write_bytes(
         token_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    text = server.catalog.read_text()
-    for principal, line in [
-        ("ward-officer", f"certificates: [{{ common_name: {WARD_CN} }}]"),
-        ("inspector", f'certificates: [{{ sha256: "{inspector_fingerprint}" }}]'),
-    ]:
-        entry = f"\n  {principal}:\n"
-        assert text.count(entry) == 1, principal
-        text = text.replace(entry, f"{entry}    {line}\n")
-    text += (
+
+    def certificates(text: str) -> str:
+        for principal, line in [
+            ("ward-officer", f"certificates: [{{ common_name: {WARD_CN} }}]"),
+            ("inspector", f'certificates: [{{ sha256: "{inspector_fingerprint}" }}]'),
+        ]:
+            entry = f"\n  {principal}:\n"
+            assert text.count(entry) == 1, principal
+            text = text.replace(entry, f"{entry}    {line}\n")
+        return text
+
+    issuer = (
         f"token_issuers:\n  hoankiem-sso:\n    issuer: {ISSUER}\n    audience: {AUDIENCE}\n"
         "    keys: [identity-sso.pem]\n    principals: [ward-officer, land-officer]\n"
     )
-    catalog = data / "identity-catalog.yaml"
-    catalog.write_text(text)
+    catalog = catalog_with_own_audit(server.catalog, "identity", issuer, certificates)
 
     files = tmp_path_factory.mktemp("pki")
     for name, content in [
@@ -147,6 +150,11 @@ def identity(server, tmp_path_factory):
     )
     yield Identity(uri, ca.public_bytes(serialization.Encoding.PEM), clients, token_key, server)
     stop_server(process)
+    audit = data / "audit" / "identity.jsonl"
+    verified = subprocess.run([str(BINARY), "audit", "verify", str(audit)], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    principals = {json.loads(line).get("principal") for line in audit.read_text().splitlines() if line.strip()}
+    assert {"ward-officer", "inspector"} <= principals and "land-officer" not in principals
 
 
 def scenario(principal: str):

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import OPEN_TABLES, start_server, stop_server
+from conftest import OPEN_TABLES, catalog_with_own_audit, start_server, stop_server
 
 
 def self_signed(directory):
@@ -45,7 +45,8 @@ def self_signed(directory):
 @pytest.fixture(scope="module")
 def tls_server(demo_data, tmp_path_factory):
     cert, key, cert_pem = self_signed(tmp_path_factory.mktemp("tls"))
-    process, uri, _ = start_server(demo_data / "catalog.yaml", "--tls-cert", str(cert), "--tls-key", str(key))
+    catalog = catalog_with_own_audit(demo_data / "catalog.yaml", "tls")
+    process, uri, _ = start_server(catalog, "--tls-cert", str(cert), "--tls-key", str(key))
     yield uri, cert_pem
     stop_server(process)
 
