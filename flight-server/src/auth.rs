@@ -147,11 +147,20 @@ pub fn now() -> u64 {
 /// principals without a credential are refused after the same work as a wrong secret, so timing
 /// does not tell which principals exist. `public` never authenticates: it needs no secret.
 pub fn verify_secret(catalog: &Catalog, principal: &str, secret: &str) -> bool {
-    let credential = catalog
+    verify_credential(credential_of(catalog, principal), secret)
+}
+
+/// The stored credential of `principal`, if it is declared and has one (`public` never has).
+pub fn credential_of<'c>(catalog: &'c Catalog, principal: &str) -> Option<&'c Credential> {
+    catalog
         .principals
         .get(principal)
         .filter(|_| principal != PUBLIC_PRINCIPAL)
-        .and_then(|p| p.credential.as_ref());
+        .and_then(|p| p.credential.as_ref())
+}
+
+/// Whether `secret` matches `credential`; without one, refused after the same work.
+pub fn verify_credential(credential: Option<&Credential>, secret: &str) -> bool {
     match credential {
         Some(Credential::Argon2(hash)) => argon2_matches(hash, secret),
         Some(Credential::Env(var)) => {

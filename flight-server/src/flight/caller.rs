@@ -19,8 +19,8 @@ use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use lienthong_spec::PUBLIC_PRINCIPAL;
-use tonic::Status;
 use tonic::metadata::MetadataMap;
+use tonic::{Request, Status};
 
 use crate::auth::certificate::{Certificates, Identified};
 use crate::auth::jwt::Issuers;
@@ -61,10 +61,16 @@ pub struct Identities {
 }
 
 impl Identities {
-    /// The principal a client certificate (the leaf, DER) identifies: `Ok(None)` for a
-    /// certificate the catalog does not know (or none), an error for an ambiguous one.
-    pub fn certified(&self, peer: Option<&[u8]>) -> Result<Option<String>, Status> {
-        match peer.map(|der| self.certificates.identify(der)) {
+    /// The principal the request's client certificate (the leaf of the verified chain)
+    /// identifies: `Ok(None)` without one or for one the catalog does not know, an error for an
+    /// ambiguous one.
+    pub fn certified<T>(&self, request: &Request<T>) -> Result<Option<String>, Status> {
+        let chain = request.peer_certs();
+        match chain
+            .as_deref()
+            .and_then(|c| c.first())
+            .map(|leaf| self.certificates.identify(leaf))
+        {
             None | Some(Identified::Nobody) => Ok(None),
             Some(Identified::Principal(principal)) => Ok(Some(principal)),
             Some(Identified::Ambiguous) => Err(Status::unauthenticated("authentication failed")),
@@ -73,13 +79,14 @@ impl Identities {
 }
 
 impl Caller {
-    /// The caller of a request: its client certificate (`peer`, the leaf in DER, if the
-    /// connection has one), its bearer token, and its purpose.
+    /// The caller of a request: the principal its client certificate identifies (`certified`,
+    /// see [`Identities::certified`]), its bearer token (sealed by `sealer` or a JWT of one of
+    /// `issuers`), and its purpose.
     pub fn of(
         headers: &MetadataMap,
-        peer: Option<&[u8]>,
+        certified: Option<String>,
         sealer: &Sealer,
-        identities: &Identities,
+        issuers: &Issuers,
     ) -> Result<Self, Status> {
         let header_purpose = match headers.get(PURPOSE_HEADER) {
             None => None,
@@ -91,7 +98,6 @@ impl Caller {
                     .to_owned(),
             ),
         };
-        let certified = identities.certified(peer)?;
         let (principal, token_purpose, token_expires) = match (headers.get("authorization"), certified) {
             (None, None) => {
                 return Ok(Self {
@@ -108,7 +114,7 @@ impl Caller {
                     .and_then(|v| strip_scheme(v, "bearer"))
                     .ok_or_else(invalid_token)?;
                 let (principal, purpose, expires) = if token.contains('.') {
-                    let verified = identities.issuers.verify(token.trim()).ok_or_else(invalid_token)?;
+                    let verified = issuers.verify(token.trim()).ok_or_else(invalid_token)?;
                     (verified.principal, None, verified.expires)
                 } else {
                     let claims = open_bearer(token, sealer).ok_or_else(invalid_token)?;

@@ -118,9 +118,15 @@ impl Service {
 
     /// The caller of a request, as [`super::Outer`] authenticated it.
     pub(crate) fn authenticate<T>(&self, mut request: Request<T>) -> Result<Request<T>, Status> {
-        let peer = request.peer_certs();
-        let leaf = peer.as_deref().and_then(|chain| chain.first()).map(|c| c.as_ref());
-        match Caller::of(request.metadata(), leaf, self.statements.sealer(), &self.identities) {
+        let certified = self.identities.certified(&request);
+        match certified.and_then(|c| {
+            Caller::of(
+                request.metadata(),
+                c,
+                self.statements.sealer(),
+                &self.identities.issuers,
+            )
+        }) {
             Ok(caller) => {
                 request.extensions_mut().insert(caller);
                 Ok(request)

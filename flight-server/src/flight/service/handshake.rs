@@ -2,7 +2,6 @@
 //! catalog maps, exchanged for a sealed bearer token.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use arrow_flight::HandshakeRequest;
 use arrow_flight::HandshakeResponse;
@@ -11,7 +10,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Service;
-use crate::auth::verify_secret;
+use crate::auth::{credential_of, verify_credential};
 use crate::flight::caller::{basic_credentials, bearer_token, expiry};
 
 type Replies = Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>;
@@ -28,9 +27,7 @@ impl Service {
             tracing::info!(principal = %principal, "handshake refused");
             Status::unauthenticated("authentication failed")
         };
-        let peer = request.peer_certs();
-        let leaf = peer.as_deref().and_then(|chain| chain.first()).map(|c| c.as_ref());
-        let certified = self.identities.certified(leaf).map_err(|_| refused("?"))?;
+        let certified = self.identities.certified(&request).map_err(|_| refused("?"))?;
         let basic = match request.metadata().get("authorization") {
             None => None,
             Some(_) => Some(basic_credentials(request.metadata()).map_err(|_| refused("?"))?),
@@ -73,10 +70,10 @@ impl Service {
             .acquire()
             .await
             .map_err(|_| Status::unavailable("shutting down"))?;
-        let spec = Arc::new(self.catalog.spec().clone());
-        let principal = principal.to_owned();
+        // Only the principal's credential travels to the blocking thread, not the catalog.
+        let credential = credential_of(self.catalog.spec(), principal).cloned();
         Ok(
-            tokio::task::spawn_blocking(move || verify_secret(&spec, &principal, &secret))
+            tokio::task::spawn_blocking(move || verify_credential(credential.as_ref(), &secret))
                 .await
                 .unwrap_or(false),
         )
