@@ -162,19 +162,41 @@ impl Catalog {
             spec.principals.contains_key(principal) && purpose.is_some_and(|p| spec.purposes.contains_key(p))
         };
         if !known {
-            let error = Error::Denied("unknown principal, or a purpose that is missing or not declared".into());
-            self.inner.audit.append(&Event {
-                kind: "session".into(),
-                time: crate::session::now_rfc3339(),
-                node: spec.node.name.clone(),
-                principal: principal.to_owned(),
-                purpose: purpose.map(str::to_owned),
-                outcome: Some(Outcome::Denied),
-                error: Some(error.to_string()),
-                ..Event::default()
-            })?;
-            return Err(error);
+            return Err(self.deny_session(
+                principal,
+                purpose,
+                "unknown principal, or a purpose that is missing or not declared",
+            ));
         }
         Ok(Session::new(Arc::clone(&self.inner), principal, purpose))
+    }
+
+    /// Opens a session as `principal` once `secret` proves it against the catalog's credential
+    /// (an Argon2 hash or an environment variable), for edges that authenticate callers
+    /// themselves. A wrong secret, an unknown principal and a principal without a credential are
+    /// refused alike, after the same work, and audited. `public` needs no secret and takes none.
+    ///
+    /// This blocks for the Argon2 check (tens of milliseconds): call it off async executors.
+    pub fn session_with_secret(&self, principal: &str, secret: &str, purpose: Option<&str>) -> Result<Session> {
+        if principal == PUBLIC_PRINCIPAL || !crate::credential::verify_secret(&self.inner.spec, principal, secret) {
+            return Err(self.deny_session(principal, purpose, "unknown principal or wrong credential"));
+        }
+        self.session(principal, purpose)
+    }
+
+    /// Audits a refused session and gives back the error to answer with (or the audit's).
+    fn deny_session(&self, principal: &str, purpose: Option<&str>, message: &str) -> Error {
+        let error = Error::Denied(message.into());
+        let audited = self.inner.audit.append(&Event {
+            kind: "session".into(),
+            time: crate::session::now_rfc3339(),
+            node: self.inner.spec.node.name.clone(),
+            principal: principal.to_owned(),
+            purpose: purpose.map(str::to_owned),
+            outcome: Some(Outcome::Denied),
+            error: Some(error.to_string()),
+            ..Event::default()
+        });
+        audited.err().unwrap_or(error)
     }
 }

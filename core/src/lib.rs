@@ -22,6 +22,7 @@
 //!
 //! - [`catalog`]: open a catalog, with its sources, audit log, secret and limits.
 //! - [`session`]: a principal and a purpose; run SQL, explain it.
+//! - [`credential`]: principals' secrets checked against the catalog (for the edges).
 //! - [`policy`]: what one caller may see of one table (grants and tag rules resolved).
 //! - [`mask`]: the masks and the node's pseudonym secret.
 //! - [`audit`]: the hash-chained audit log and its verification.
@@ -38,6 +39,7 @@ pub mod audit;
 mod barrier;
 pub mod catalog;
 mod check;
+pub mod credential;
 mod error;
 mod govern;
 pub mod mask;

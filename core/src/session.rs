@@ -130,6 +130,11 @@ impl Session {
         &self.principal
     }
 
+    /// The purpose the session acts for (`None` only for `public`).
+    pub fn purpose(&self) -> Option<&str> {
+        self.purpose.as_deref()
+    }
+
     /// The tables this caller may see, as `database.table`.
     pub fn tables(&self) -> Vec<String> {
         self.accesses.keys().map(|(d, t)| format!("{d}.{t}")).collect()

@@ -96,6 +96,26 @@ impl QueryStream {
         totals
     }
 
+    /// The tables the query reads, as `database.table`.
+    pub fn tables(&self) -> &[String] {
+        &self.event.tables
+    }
+
+    /// The ids of the grants and tag rules that govern the query (what the audit records).
+    pub fn policies(&self) -> &[String] {
+        &self.event.policies
+    }
+
+    /// The query's id in the audit log.
+    pub fn query_id(&self) -> &str {
+        &self.event.query_id
+    }
+
+    /// Rows returned so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     /// The schema of the results.
     pub fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)

@@ -11,14 +11,11 @@
 pub mod certificate;
 pub mod jwt;
 
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use hmac::{Hmac, Mac};
-use lienthong_spec::{Catalog, Credential, PUBLIC_PRINCIPAL};
+pub use lienthong::credential::{credential_of, verify_credential, verify_secret};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -141,67 +138,6 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Whether `secret` proves `principal` according to the catalog. Unknown principals and
-/// principals without a credential are refused after the same work as a wrong secret, so timing
-/// does not tell which principals exist. `public` never authenticates: it needs no secret.
-pub fn verify_secret(catalog: &Catalog, principal: &str, secret: &str) -> bool {
-    verify_credential(credential_of(catalog, principal), secret)
-}
-
-/// The stored credential of `principal`, if it is declared and has one (`public` never has).
-pub fn credential_of<'c>(catalog: &'c Catalog, principal: &str) -> Option<&'c Credential> {
-    catalog
-        .principals
-        .get(principal)
-        .filter(|_| principal != PUBLIC_PRINCIPAL)
-        .and_then(|p| p.credential.as_ref())
-}
-
-/// Whether `secret` matches `credential`; without one, refused after the same work.
-pub fn verify_credential(credential: Option<&Credential>, secret: &str) -> bool {
-    match credential {
-        Some(Credential::Argon2(hash)) => argon2_matches(hash, secret),
-        Some(Credential::Env(var)) => {
-            let expected = std::env::var(var).unwrap_or_default();
-            argon2_matches(decoy(), secret);
-            !expected.is_empty() && constant_time_eq(expected.as_bytes(), secret.as_bytes())
-        }
-        None => {
-            argon2_matches(decoy(), secret);
-            false
-        }
-    }
-}
-
-/// The hash of a random secret, verified against when there is nothing to verify, to spend the
-/// same time as a real check.
-fn decoy() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut secret = [0u8; 16];
-        OsRng.fill_bytes(&mut secret);
-        Argon2::default()
-            .hash_password(&secret, &SaltString::generate(&mut OsRng))
-            .map(|hash| hash.to_string())
-            .unwrap_or_default()
-    })
-}
-
-fn argon2_matches(hash: &str, secret: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut mac = mac(b"lienthong-compare");
-    mac.update(a);
-    mac.verify_slice(&{
-        let mut other = self::mac(b"lienthong-compare");
-        other.update(b);
-        other.finalize().into_bytes()
-    })
-    .is_ok()
 }
 
 #[cfg(test)]
