@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole lienthong test suite, from a fresh clone: Rust (unit, integration, doc tests) and the
-# pytest suites (Flight SQL clients; the Python package once it exists) in a local venv. It says what it skipped and why;
+# pytest suites (Flight SQL clients; the Python package) in a local venv. It says what it skipped and why;
 # under CI=true nothing may be skipped (a missing prerequisite fails the run instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,12 @@ echo "== Python: local .venv with the test peers (moto, pyarrow, ADBC)"
 echo "== Rust: build every target (benches and examples included)"
 cargo build --workspace --all-targets --locked
 
+echo "== Python: build the lienthong package (bindings/python) and install it into .venv"
+# The same `pip install ./bindings/python` a user runs, in the dev profile of the build above
+# (a user's install builds release). No build isolation: maturin comes from the venv.
+PATH="$PWD/.venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev --locked" .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation ./bindings/python
+
 echo "== Rust: tests (unit, integration, doc)"
 set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/rust-tests.log
@@ -27,10 +33,9 @@ rust_status=${PIPESTATUS[0]}
 set -e
 
 # The real Flight SQL clients (ADBC, pyarrow.flight) against `lienthong serve`, and the Python
-# package's own tests once it exists.
+# package's own tests (local and remote sessions, the example notebook).
 python_status=0
-suites=(flight-server/tests/python)
-[ -d bindings/python/tests ] && suites+=(bindings/python/tests)
+suites=(flight-server/tests/python bindings/python/tests)
 : > target/python-tests.log
 for suite in "${suites[@]}"; do
     echo "== Python: $suite"
