@@ -177,6 +177,14 @@ impl Catalog {
     /// refused alike, after the same work, and audited. `public` needs no secret and takes none.
     ///
     /// This blocks for the Argon2 check (tens of milliseconds): call it off async executors.
+    ///
+    /// ```no_run
+    /// # fn demo(secret: &str) -> lienthong::Result<()> {
+    /// let catalog = lienthong::Catalog::open("demo-data/catalog.yaml")?;
+    /// let session = catalog.session_with_secret("inspector", secret, Some("inspection"))?;
+    /// assert_eq!(session.principal(), "inspector");
+    /// # Ok(()) }
+    /// ```
     pub fn session_with_secret(&self, principal: &str, secret: &str, purpose: Option<&str>) -> Result<Session> {
         if principal == PUBLIC_PRINCIPAL || !crate::credential::verify_secret(&self.inner.spec, principal, secret) {
             return Err(self.deny_session(principal, purpose, "unknown principal or wrong credential"));

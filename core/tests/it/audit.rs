@@ -162,3 +162,39 @@ async fn a_query_whose_audit_cannot_be_written_fails() {
         .unwrap_err();
     assert!(error.contains("audit log"), "{error}");
 }
+
+#[test]
+fn a_secret_opens_its_principals_session_and_every_refusal_looks_alike_in_the_log() {
+    let (catalog, audit) = demo();
+    let file = crate::common::demo_dir().join(lienthong_synth::CREDENTIALS_FILE);
+    let secrets: serde_json::Value = serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap();
+    let officer = secrets["ward-officer"].as_str().unwrap();
+    let session = catalog
+        .session_with_secret("ward-officer", officer, Some("tthc"))
+        .unwrap();
+    assert_eq!((session.principal(), session.purpose()), ("ward-officer", Some("tthc")));
+    let refused = [
+        ("ward-officer", "not the secret", Some("tthc")),
+        ("ward-officer", "", Some("tthc")),
+        ("inspector", officer, Some("inspection")),
+        ("nobody", officer, Some("tthc")),
+        ("public", "", None),
+    ];
+    let mut messages = std::collections::BTreeSet::new();
+    for (principal, secret, purpose) in refused {
+        let error = catalog.session_with_secret(principal, secret, purpose).unwrap_err();
+        assert!(matches!(error, lienthong::Error::Denied(_)), "{principal}: {error}");
+        messages.insert(error.to_string());
+    }
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let denied: Vec<_> = records(&audit)
+        .into_iter()
+        .filter(|r| r["kind"] == "session" && r["outcome"] == "denied")
+        .map(|r| r["principal"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        denied,
+        ["ward-officer", "ward-officer", "inspector", "nobody", "public"]
+    );
+    assert!(verify(&audit).is_ok());
+}
