@@ -10,7 +10,9 @@ use lienthong::{Catalog, Limits, OpenOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::error::{PolicyDenied, to_py};
+use lienthong::spec::PUBLIC_PRINCIPAL;
+
+use crate::error::to_py;
 use crate::session::PySession;
 
 /// An opened catalog.
@@ -65,21 +67,13 @@ impl PyCatalog {
         purpose: Option<String>,
         credential: Option<String>,
     ) -> PyResult<PySession> {
-        let principal = principal.unwrap_or_else(|| lienthong::spec::PUBLIC_PRINCIPAL.to_owned());
-        if principal == lienthong::spec::PUBLIC_PRINCIPAL && credential.is_some() {
-            return Err(PolicyDenied::new_err(
-                "denied: the public principal takes no credential",
-            ));
-        }
+        let principal = principal.unwrap_or_else(|| PUBLIC_PRINCIPAL.to_owned());
         let catalog = self.catalog.clone();
-        let opened = py.detach(move || {
-            if principal == lienthong::spec::PUBLIC_PRINCIPAL {
-                catalog.session(&principal, purpose.as_deref())
-            } else {
-                // No credential is checked like a wrong one: the same work, the same refusal.
-                let secret = credential.unwrap_or_default();
-                catalog.session_with_secret(&principal, &secret, purpose.as_deref())
-            }
+        let opened = py.detach(move || match credential {
+            None if principal == PUBLIC_PRINCIPAL => catalog.session(&principal, purpose.as_deref()),
+            // A missing credential is checked like a wrong one (the same work, the same refusal,
+            // audited), and so is a credential offered for `public`, which takes none.
+            credential => catalog.session_with_secret(&principal, &credential.unwrap_or_default(), purpose.as_deref()),
         });
         opened
             .map(|session| PySession::new(self.catalog.clone(), Arc::new(session)))
