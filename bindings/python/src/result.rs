@@ -8,8 +8,8 @@ use arrow::error::ArrowError;
 use arrow::ffi::FFI_ArrowSchema;
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use arrow::record_batch::{RecordBatch, RecordBatchIterator, RecordBatchReader};
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use lienthong::QueryStream;
 use lienthong::datafusion::arrow::datatypes::SchemaRef;
 use pyo3::prelude::*;
@@ -67,17 +67,24 @@ impl PyQueryResult {
         }
     }
 
-    fn take(&self) -> PyResult<State> {
+    /// What is left to read: the kept batches, or the stream itself (then marked as being read).
+    fn take(&self) -> PyResult<Taken> {
         let mut state = self
             .state
             .lock()
             .map_err(|_| QueryError::new_err("the result was poisoned by a failed read"))?;
-        Ok(match &*state {
-            State::Collected(batches) => State::Collected(batches.clone()),
-            State::Reading => return Err(QueryError::new_err("the result is being read by another thread")),
-            State::Gone(why) => return Err(QueryError::new_err(format!("{why}; run the query again"))),
-            State::Pending(_) => std::mem::replace(&mut *state, State::Reading),
-        })
+        match std::mem::replace(&mut *state, State::Reading) {
+            State::Collected(batches) => {
+                *state = State::Collected(batches.clone());
+                Ok(Taken::Kept(batches))
+            }
+            State::Pending(stream) => Ok(Taken::Stream(stream)),
+            State::Reading => Err(QueryError::new_err("the result is being read by another thread")),
+            State::Gone(why) => {
+                *state = State::Gone(why);
+                Err(QueryError::new_err(format!("{why}; run the query again")))
+            }
+        }
     }
 
     fn put(&self, new: State) {
@@ -88,31 +95,31 @@ impl PyQueryResult {
 
     /// Reads the whole result (once) and returns its batches.
     pub(crate) fn batches(&self, py: Python<'_>) -> PyResult<Vec<RecordBatch>> {
-        match self.take()? {
-            State::Collected(batches) => Ok(batches),
-            State::Pending(stream) => {
-                let read = wait(py, async move { stream.collect::<Vec<_>>().await });
-                let read = match read {
-                    Ok(items) => items.into_iter().collect::<Result<Vec<_>, _>>(),
-                    Err(interrupted) => {
-                        self.put(State::Gone("the query was cancelled"));
-                        return Err(interrupted);
-                    }
-                };
-                match read {
-                    Ok(batches) => {
-                        self.put(State::Collected(batches.clone()));
-                        Ok(batches)
-                    }
-                    Err(error) => {
-                        self.put(State::Gone("the query failed"));
-                        Err(to_py(py, error))
-                    }
-                }
+        let stream = match self.take()? {
+            Taken::Kept(batches) => return Ok(batches),
+            Taken::Stream(stream) => stream,
+        };
+        match wait(py, stream.try_collect::<Vec<_>>()) {
+            Ok(Ok(batches)) => {
+                self.put(State::Collected(batches.clone()));
+                Ok(batches)
             }
-            State::Reading | State::Gone(_) => unreachable!("take() refuses these"),
+            Ok(Err(error)) => {
+                self.put(State::Gone("the query failed"));
+                Err(to_py(py, error))
+            }
+            Err(interrupted) => {
+                self.put(State::Gone("the query was cancelled"));
+                Err(interrupted)
+            }
         }
     }
+}
+
+/// What [`PyQueryResult::take`] hands out.
+enum Taken {
+    Kept(Vec<RecordBatch>),
+    Stream(Batches),
 }
 
 #[pymethods]
@@ -160,18 +167,17 @@ impl PyQueryResult {
         // The schema is ours to give: the caller's view of the data, never cast to another.
         let _ = requested_schema;
         let reader: Box<dyn RecordBatchReader + Send> = match self.take()? {
-            State::Collected(batches) => Box::new(RecordBatchIterator::new(
+            Taken::Kept(batches) => Box::new(RecordBatchIterator::new(
                 batches.into_iter().map(Ok),
                 Arc::clone(&self.schema),
             )),
-            State::Pending(stream) => {
+            Taken::Stream(stream) => {
                 self.put(State::Gone("the results were already streamed"));
                 Box::new(Blocking {
                     schema: Arc::clone(&self.schema),
                     stream,
                 })
             }
-            State::Reading | State::Gone(_) => unreachable!("take() refuses these"),
         };
         PyCapsule::new_with_value(py, FFI_ArrowArrayStream::new(reader), c"arrow_array_stream")
     }
