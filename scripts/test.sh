@@ -14,11 +14,28 @@ skip() { # reason
     skipped+=("$1")
 }
 
-echo "== Python: local .venv with the test peers (moto, pyarrow, ADBC)"
-./scripts/python-env.sh
+mkdir -p target
+echo "== Python: local .venv with the test peers (moto, pyarrow, ADBC), beside the Rust build"
+./scripts/python-env.sh > target/python-env.log 2>&1 &
+python_env=$!
 
-echo "== Rust: build every target (benches and examples included)"
+echo "== Rust: build and lint every target (benches and examples included)"
+# Clippy runs as the compiler of the workspace's own crates (what `cargo clippy` does, but in the
+# same build as the tests): dependencies are compiled once, and a lint warning fails the build.
+RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" || {
+    echo "test.sh: clippy-driver not found (rustup component add clippy)" >&2
+    exit 1
+}
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo build --workspace --all-targets --locked
+
+if ! wait "$python_env"; then
+    cat target/python-env.log >&2
+    echo "test.sh: the Python environment could not be set up" >&2
+    exit 1
+fi
+cat target/python-env.log
 
 echo "== Python: build the lienthong package (bindings/python) and install it into .venv"
 # The same `pip install ./bindings/python` a user runs, in the dev profile of the build above
