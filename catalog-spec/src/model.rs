@@ -548,6 +548,11 @@ pub struct AggregateOnly {
     /// Smallest number of rows a group must have to be shown.
     #[schemars(range(min = 2))]
     pub min_group_size: u32,
+    /// Columns whose `min` and `max` may be computed. A minimum or maximum is one row's value, so
+    /// the owner names the columns where that reveals nothing (a generalised date, a code);
+    /// on every other column `min` and `max` are refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub min_max: Vec<String>,
 }
 
 /// A grant from a table's owner agency.

@@ -622,6 +622,18 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        if let Some(aggregate_only) = &grant.aggregate_only {
+            let min_max = path.key("aggregate_only").key("min_max");
+            for (i, column) in aggregate_only.min_max.iter().enumerate() {
+                if !grant.all_columns() && !grant.columns.contains(column) || column_type(column).is_none() {
+                    self.report(
+                        ProblemKind::UnknownReference,
+                        min_max.index(i),
+                        format!("column `{column}` is not granted by this grant"),
+                    );
+                }
+            }
+        }
         if let Some(filter) = &grant.row_filter {
             self.row_filter(filter, grant, table, &path.key("row_filter"));
         }

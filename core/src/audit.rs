@@ -20,6 +20,19 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
+/// Longest SQL text a record keeps, in bytes (longer is cut, with a hash of the whole).
+const MAX_SQL_BYTES: usize = 4 * 1024;
+
+/// Longest error text a record keeps, in bytes.
+const MAX_ERROR_BYTES: usize = 1024;
+
+/// Most literal digests one query may leave (a query naming more distinct values is refused, so
+/// that no lookup goes untraced and no record grows without bound).
+pub(crate) const MAX_LITERALS: usize = 4_096;
+
+/// Longest record, in bytes, with everything above at its largest.
+const MAX_RECORD_BYTES: usize = MAX_SQL_BYTES + MAX_ERROR_BYTES + MAX_LITERALS * 36 + 64 * 1024;
+
 /// The hash that the first record points back to.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -91,6 +104,8 @@ struct Tail {
     file: File,
     seq: u64,
     hash: String,
+    /// Length of the log, in bytes, after this process's last look.
+    len: u64,
 }
 
 /// An append-only, hash-chained audit log.
@@ -115,6 +130,11 @@ impl AuditLog {
     }
 
     /// Appends one event and syncs it to disk. An error here must stop the query.
+    ///
+    /// Several processes may share one log (a server and `lienthong query`, say): each append
+    /// holds an exclusive lock on the file and first catches up with what the others wrote. An
+    /// append that cannot finish (a full disk, a read-only directory) is rolled back, so the log
+    /// stays verifiable and the next append, once the fault is gone, succeeds.
     pub fn append(&self, event: &Event) -> Result<()> {
         let fail = |message: String| Error::Audit {
             path: self.path.clone(),
@@ -127,18 +147,50 @@ impl AuditLog {
         let Some(tail) = guard.as_mut() else {
             return Err(fail("not open".into()));
         };
-        let seq = tail.seq + 1;
-        let record = chain(event, seq, &tail.hash).map_err(fail)?;
-        let hash = record["hash"].as_str().unwrap_or_default().to_owned();
-        let mut line = serde_json::to_string(&record).map_err(|e| fail(e.to_string()))?;
-        line.push('\n');
         tail.file
+            .lock()
+            .map_err(|e| fail(format!("cannot lock the log: {e}")))?;
+        let appended = self.append_locked(tail, event);
+        let _ = tail.file.unlock();
+        if appended.is_err() && tail.len != tail.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX) {
+            // Neither finished nor rolled back: open (and verify) the log again next time.
+            *guard = None;
+        }
+        appended.map_err(fail)
+    }
+
+    /// The append itself, under the file lock.
+    fn append_locked(&self, tail: &mut Tail, event: &Event) -> Result<(), String> {
+        let len = tail.file.metadata().map_err(|e| e.to_string())?.len();
+        if len != tail.len {
+            // Another process appended since this one last did.
+            let (seq, hash) = last_record(&self.path, len)?;
+            (tail.seq, tail.hash, tail.len) = (seq, hash, len);
+        }
+        let seq = tail.seq + 1;
+        let record = chain(&kept(event), seq, &tail.hash)?;
+        let hash = record["hash"].as_str().unwrap_or_default().to_owned();
+        let mut line = serde_json::to_string(&record).map_err(|e| e.to_string())?;
+        line.push('\n');
+        let written = tail
+            .file
             .write_all(line.as_bytes())
             .and_then(|()| tail.file.sync_data())
-            .map_err(|e| fail(e.to_string()))?;
-        write_head(&self.path, seq, &hash).map_err(|e| fail(e.to_string()))?;
+            .and_then(|()| write_head(&self.path, seq, &hash));
+        if let Err(error) = written {
+            // Roll back to where the head still points (and make sure it still does).
+            tail.file
+                .set_len(tail.len)
+                .and_then(|()| tail.file.sync_data())
+                .map_err(|undo| format!("{error}; and the record could not be rolled back: {undo}"))?;
+            if tail.seq > 0 {
+                let _ = write_head(&self.path, tail.seq, &tail.hash);
+            }
+            return Err(error.to_string());
+        }
         tail.seq = seq;
         tail.hash = hash;
+        tail.len += line.len() as u64;
         Ok(())
     }
 
@@ -147,22 +199,61 @@ impl AuditLog {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let (seq, hash) = if self.path.exists() {
-            let report = verify(&self.path).map_err(|e| format!("refusing to append to a damaged log: {e}"))?;
-            (report.records, report.last_hash)
-        } else {
-            if head_path(&self.path).exists() {
-                return Err("the log is missing but its head file exists (deleted log?)".into());
-            }
-            (0, GENESIS.to_owned())
-        };
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| e.to_string())?;
-        Ok(Tail { file, seq, hash })
+        file.lock().map_err(|e| format!("cannot lock the log: {e}"))?;
+        let opened = (|| -> Result<(u64, String, u64), String> {
+            let len = file.metadata().map_err(|e| e.to_string())?.len();
+            let (seq, hash) = if len > 0 {
+                let report = verify(&self.path).map_err(|e| format!("refusing to append to a damaged log: {e}"))?;
+                (report.records, report.last_hash)
+            } else {
+                if head_path(&self.path).exists() {
+                    return Err("the log is empty but its head file records records (deleted log?)".into());
+                }
+                (0, GENESIS.to_owned())
+            };
+            Ok((seq, hash, len))
+        })();
+        let _ = file.unlock();
+        let (seq, hash, len) = opened?;
+        Ok(Tail { file, seq, hash, len })
     }
+}
+
+/// The sequence number and hash of the last record of the log at `path` (`len` bytes long), as
+/// another process left it: the record must be intact and the head must point to it.
+fn last_record(path: &Path, len: u64) -> Result<(u64, String), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).map_err(|e| e.to_string())?;
+    let window = len.min(MAX_RECORD_BYTES as u64 * 2);
+    file.seek(SeekFrom::Start(len - window)).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(window).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&bytes);
+    let line = text.trim_end_matches('\n').rsplit('\n').next().unwrap_or_default();
+    let record: Map<String, Value> =
+        serde_json::from_str(line).map_err(|e| format!("the last record is damaged: {e}"))?;
+    let seq = record
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or("the last record has no sequence number")?;
+    let hash = record
+        .get("hash")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if digest(&record)? != hash {
+        return Err("the last record's hash does not match its content".into());
+    }
+    let head = std::fs::read_to_string(head_path(path)).map_err(|e| format!("cannot read the head: {e}"))?;
+    if head.trim_end() != format!("{seq} {hash}") {
+        return Err("the head does not point to the last record".into());
+    }
+    Ok((seq, hash))
 }
 
 /// The record for `event` at `seq`, chained to `prev`.
@@ -197,11 +288,50 @@ fn head_path(log: &Path) -> PathBuf {
     log.with_file_name(name)
 }
 
+/// What the log keeps of `event`: the SQL (already redacted) and the error text (redacted here:
+/// errors can quote values) cut to a bounded size.
+fn kept(event: &Event) -> Event {
+    let mut event = event.clone();
+    event.sql = event.sql.map(|sql| bounded(&sql, MAX_SQL_BYTES));
+    event.error = event
+        .error
+        .map(|error| bounded(&crate::redact::redact_error(&error), MAX_ERROR_BYTES));
+    event
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), with the length and a hash of the
+/// whole when cut, so that a huge query or error cannot make a huge record.
+pub(crate) fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… [cut: {} bytes in all, sha256 {}]",
+        &text[..end],
+        text.len(),
+        hex(&Sha256::digest(text.as_bytes()))
+    )
+}
+
+/// Records where the log ends: a new file renamed over the old one, or, where the directory does
+/// not take new files (read-only, full), the old file rewritten in place (one small write).
 fn write_head(log: &Path, seq: u64, hash: &str) -> std::io::Result<()> {
     let head = head_path(log);
     let tmp = head.with_extension("head.tmp");
-    std::fs::write(&tmp, format!("{seq} {hash}\n"))?;
-    std::fs::rename(&tmp, &head)
+    let text = format!("{seq} {hash}\n");
+    let renamed = std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &head));
+    if renamed.is_ok() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = OpenOptions::new().write(true).truncate(false).open(&head)?;
+    file.write_all(text.as_bytes())?;
+    file.set_len(text.len() as u64)?;
+    file.sync_data()
 }
 
 /// What [`verify`] found in an intact log.

@@ -19,8 +19,8 @@ use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, UserDefinedLogicalNode, UserDefinedLogicalNodeCore};
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
@@ -40,6 +40,8 @@ pub(crate) struct Policy {
     pub masks: Vec<(String, String)>,
     /// Aggregate-only: the smallest group shown.
     pub min_group_size: Option<u32>,
+    /// Aggregate-only: the columns whose `min` and `max` the owner allows.
+    pub min_max: Vec<String>,
 }
 
 /// The logical barrier node. Its output is its input, column for column.
@@ -146,7 +148,7 @@ pub(crate) enum Seal {
     /// A governed table's policy.
     Policy(Arc<Policy>),
     /// A source that receives SQL text: predicates reach it only through the logical plan, where
-    /// each one is checked to be safely encodable (see `source::encodable`).
+    /// each one is checked to mean the same there (see `source::trusted`).
     Source(String),
 }
 
@@ -161,8 +163,13 @@ pub(crate) struct BarrierExec {
 
 impl BarrierExec {
     pub(crate) fn new(input: Arc<dyn ExecutionPlan>, seal: Seal) -> Self {
+        // The barrier tells the planner how its rows are partitioned and ordered, and nothing
+        // more: not the constants and equalities the row policy implies (`ward = '00070'`),
+        // which the planner carried across outer joins where they no longer hold (a window then
+        // skipped its repartitioning and counted per partition).
+        let orderings = input.output_ordering().map(|o| o.iter().cloned().collect::<Vec<_>>());
         let properties = Arc::new(PlanProperties::new(
-            input.equivalence_properties().clone(),
+            EquivalenceProperties::new_with_orderings(input.schema(), orderings),
             input.output_partitioning().clone(),
             input.pipeline_behavior(),
             input.boundedness(),

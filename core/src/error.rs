@@ -57,6 +57,11 @@ impl Error {
                 message: source.message.clone(),
             };
         }
+        if matches!(error, DataFusionError::ExecutionJoin(_)) || error.message().contains("panicked") {
+            // A task that panicked or was aborted: its text is the panic's, which can hold values.
+            tracing::error!("a query task failed: {error}");
+            return Self::Internal(crate::unsupported::PANIC_MESSAGE.into());
+        }
         if let DataFusionError::ResourcesExhausted(message) = error {
             return Self::Limit(format!("memory: {message}"));
         }

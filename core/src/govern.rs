@@ -17,10 +17,11 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNode;
-use datafusion::common::{Column, Result as DfResult, TableReference, internal_err};
+use datafusion::common::{Column, Result as DfResult, ScalarValue, TableReference, internal_err};
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableType, and, or};
+use datafusion::logical_expr::expr::Case;
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan, LogicalPlanBuilder, TableType, and, lit, or};
 use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
 use datafusion::optimizer::{OptimizerContext, OptimizerRule};
 use datafusion::physical_plan::ExecutionPlan;
@@ -31,7 +32,7 @@ use lienthong_spec::AttributeValue;
 use lienthong_spec::row_filter::PRINCIPAL_QUALIFIER;
 
 use crate::barrier::{Policy, PolicyBarrier};
-use crate::mask::{PseudonymSecret, mask_expr};
+use crate::mask::{PseudonymSecret, masks_expr};
 use crate::policy::{Rows, TableAccess};
 
 /// Who the plan is built for: the attributes bound into row filters and the agency that keys
@@ -87,13 +88,35 @@ pub(crate) fn governed_plan(
             .qualified_field_with_unqualified_name(&column.name)
             .map_err(|_| format!("column `{}` is not in the source", column.name))?;
         let expr = Expr::Column(Column::from((qualifier, field)));
-        projection.push(match &column.mask {
-            None => expr,
-            Some(mask) => {
-                masks.push((column.name.clone(), mask.name().to_owned()));
-                mask_expr(expr, field.data_type(), mask, binding.agency, binding.secret)?
-                    .alias_qualified(Some(reference.clone()), &column.name)
+        let shown = |masks: &[lienthong_spec::Mask]| {
+            masks_expr(expr.clone(), field.data_type(), masks, binding.agency, binding.secret)
+        };
+        let value = if column.cases.is_empty() {
+            shown(&column.masks)?
+        } else {
+            // Union of grants: each row shows the column as the first grant covering it does.
+            let mut cases = Vec::with_capacity(column.cases.len());
+            for case in &column.cases {
+                let rows = match &case.rows {
+                    Some(filter) => bound(filter)?,
+                    None => lit(true),
+                };
+                cases.push((Box::new(rows), Box::new(shown(&case.masks)?)));
             }
+            Expr::Case(Case::new(
+                None,
+                cases,
+                Some(Box::new(Expr::Literal(ScalarValue::Null, None))),
+            ))
+        };
+        let masked = column.mask_name();
+        if let Some(name) = &masked {
+            masks.push((column.name.clone(), name.clone()));
+        }
+        projection.push(if masked.is_some() {
+            value.alias_qualified(Some(reference.clone()), &column.name)
+        } else {
+            value
         });
     }
     let inner = builder
@@ -121,6 +144,7 @@ pub(crate) fn governed_plan(
         rows,
         masks,
         min_group_size: access.min_group_size,
+        min_max: access.min_max.clone(),
     };
     Ok(LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(inner, Arc::new(policy))),

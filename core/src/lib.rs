@@ -28,13 +28,15 @@
 //! - [`audit`]: the hash-chained audit log and its verification.
 //!
 //! Inside: `source` (raw tables), `store` (S3, GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the node the optimizer
-//! cannot see through), `check` (aggregate-only, and the post-optimization check), `visible` (the
+//! cannot see through), `aggregate` (the shapes allowed over aggregate-only tables), `check` (the post-optimization
+//! check), `visible` (the
 //! caller's catalog), `redact` (SQL as the audit keeps it), `stream` (results under limits, with their
 //! completion record).
 
 pub use datafusion;
 pub use lienthong_spec as spec;
 
+mod aggregate;
 pub mod audit;
 mod barrier;
 pub mod catalog;
@@ -49,6 +51,7 @@ pub mod session;
 mod source;
 mod store;
 mod stream;
+mod unsupported;
 mod visible;
 
 pub use catalog::{Catalog, Limits, OpenOptions};

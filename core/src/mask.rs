@@ -83,7 +83,7 @@ impl fmt::Debug for PseudonymSecret {
 /// The expression that shows `column` through `mask` to a caller of `agency`.
 ///
 /// `secret` is needed only for pseudonyms; without it a pseudonym mask is an error (fail closed).
-pub(crate) fn mask_expr(
+fn mask_expr(
     column: Expr,
     data_type: &DataType,
     mask: &Mask,
@@ -108,6 +108,28 @@ pub(crate) fn mask_expr(
             udf(MaskKind::Pseudonym(secret.agency_key(agency)), column)
         }
     })
+}
+
+/// The expression that shows `column` through every mask of `masks`, in order (see
+/// [`crate::policy::strictest`]).
+pub(crate) fn masks_expr(
+    column: Expr,
+    data_type: &DataType,
+    masks: &[Mask],
+    agency: &str,
+    secret: Option<&PseudonymSecret>,
+) -> Result<Expr, String> {
+    let mut expr = column;
+    let mut data_type = data_type.clone();
+    for mask in masks {
+        expr = mask_expr(expr, &data_type, mask, agency, secret)?;
+        data_type = match mask {
+            Mask::Nullify => data_type,
+            Mask::Generalize(Generalization::Year) => DataType::Date32,
+            _ => DataType::Utf8,
+        };
+    }
+    Ok(expr)
 }
 
 fn udf(kind: MaskKind, column: Expr) -> Expr {

@@ -5,10 +5,8 @@
 //! each with the mask that applies, the row filters (still as catalog text, bound later), and
 //! whether only aggregates are allowed. Everything here is pure data: no DataFusion.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
-use lienthong_spec::{AgencyCode, Catalog, Classification, Combine, Mask, Principal, Selector, Table};
+use lienthong_spec::{AgencyCode, Catalog, Classification, Combine, Grant, Mask, Principal, Selector, Table};
 
 /// Who is asking, and why.
 #[derive(Clone, Copy, Debug)]
@@ -21,13 +19,40 @@ pub struct Caller<'a> {
     pub purpose: Option<&'a str>,
 }
 
-/// A visible column and the mask the caller sees it through.
+/// A visible column and the masks the caller sees it through.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnAccess {
     /// Column name.
     pub name: String,
-    /// The mask, if any.
-    pub mask: Option<Mask>,
+    /// The masks, applied in this order (empty: the raw value). More than one when rules that
+    /// cannot be ranked both apply (a generalisation and a pseudonym): each makes the value
+    /// coarser, so applying both is stricter than either.
+    pub masks: Vec<Mask>,
+    /// Under `combine: union`, when the grants that cover a row show this column differently:
+    /// the value of a row is the first case whose rows hold, and NULL when none does (the row is
+    /// visible through a grant that does not give the column). Empty otherwise.
+    pub cases: Vec<ColumnCase>,
+}
+
+impl ColumnAccess {
+    /// How the column is masked, for people: `keep_last`, `generalize: year + pseudonym`,
+    /// `by grant` (union of grants that mask it differently); `None` for the raw value.
+    pub fn mask_name(&self) -> Option<String> {
+        if !self.cases.is_empty() {
+            return Some("by grant".into());
+        }
+        let names: Vec<&str> = self.masks.iter().map(Mask::name).collect();
+        (!names.is_empty()).then(|| names.join(" + "))
+    }
+}
+
+/// One grant's view of a column under `combine: union`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnCase {
+    /// The grant's row filter (`None`: every row).
+    pub rows: Option<String>,
+    /// The masks the grant (and the tag rules) put on the column.
+    pub masks: Vec<Mask>,
 }
 
 /// Which rows a caller may see.
@@ -50,6 +75,8 @@ pub struct TableAccess {
     pub rows: Rows,
     /// When set, only aggregate queries, with groups of fewer rows suppressed.
     pub min_group_size: Option<u32>,
+    /// Aggregate-only: the columns whose `min` and `max` the owner allows.
+    pub min_max: Vec<String>,
     /// Ids of the grants that gave access (empty for open tables).
     pub grants: Vec<String>,
     /// Ids of the tag rules that hid or masked a column.
@@ -83,33 +110,48 @@ fn within(catalog: &Catalog, agency: &AgencyCode, ancestor: &AgencyCode) -> bool
     false
 }
 
-/// How strongly a mask hides; when two rules disagree, the stronger wins (and the weaker under
-/// `combine: union`).
-fn strength(mask: Option<&Mask>) -> u8 {
+/// Masks that hide everything: nothing is stricter.
+fn hides_all(mask: &Mask) -> bool {
+    matches!(mask, Mask::Nullify | Mask::Redact)
+}
+
+/// Where a mask goes in a list applied in order: generalise, then cut, then pseudonymise.
+fn stage(mask: &Mask) -> u8 {
     match mask {
-        None => 0,
-        Some(Mask::KeepLast(_)) => 1,
-        Some(Mask::Generalize(_)) => 2,
-        Some(Mask::Pseudonym) => 3,
-        Some(Mask::Redact) => 4,
-        Some(Mask::Nullify) => 5,
+        Mask::Generalize(_) => 0,
+        Mask::KeepLast(_) => 1,
+        Mask::Pseudonym => 2,
+        Mask::Redact => 3,
+        Mask::Nullify => 4,
     }
 }
 
-fn stronger(a: Option<Mask>, b: Option<Mask>) -> Option<Mask> {
-    if strength(b.as_ref()) > strength(a.as_ref()) {
-        b
-    } else {
-        a
+/// Both rules at once: the stricter of two masks of one kind (`keep_last` keeps the fewer
+/// characters), every mask of different kinds applied in turn, and a mask that hides everything
+/// alone.
+pub fn strictest(a: &[Mask], b: &[Mask]) -> Vec<Mask> {
+    let mut all: Vec<Mask> = Vec::new();
+    for mask in a.iter().chain(b) {
+        match all.iter_mut().find(|m| stage(m) == stage(mask)) {
+            Some(Mask::KeepLast(kept)) => {
+                if let Mask::KeepLast(n) = mask {
+                    *kept = (*kept).min(*n);
+                }
+            }
+            Some(_) => {} // same kind: a pseudonym is a pseudonym; a column has one generalisation
+            None => all.push(mask.clone()),
+        }
     }
+    if let Some(hiding) = all.iter().filter(|m| hides_all(m)).max_by_key(|m| stage(m)) {
+        return vec![hiding.clone()];
+    }
+    all.sort_by_key(stage);
+    all
 }
 
-fn weaker(a: Option<Mask>, b: Option<Mask>) -> Option<Mask> {
-    if strength(b.as_ref()) < strength(a.as_ref()) {
-        b
-    } else {
-        a
-    }
+/// Whether a column shown through `a` shows at most what `b` shows (`a` is as strict as `b`).
+pub fn at_least_as_strict(a: &[Mask], b: &[Mask]) -> bool {
+    strictest(a, b) == strictest(a, &[])
 }
 
 /// What `caller` may see of `database.table` on `today`; `None` when it may see nothing (hidden
@@ -131,11 +173,13 @@ pub fn resolve(
                 .iter()
                 .map(|c| ColumnAccess {
                     name: c.name.clone(),
-                    mask: None,
+                    masks: Vec::new(),
+                    cases: Vec::new(),
                 })
                 .collect(),
             rows: Rows::All,
             min_group_size: None,
+            min_max: Vec::new(),
             grants: Vec::new(),
             tag_rules: Vec::new(),
         },
@@ -154,7 +198,7 @@ fn granted(
     today: NaiveDate,
 ) -> Option<TableAccess> {
     let purpose = caller.purpose?;
-    let grants: Vec<(&String, &lienthong_spec::Grant)> = catalog
+    let mut grants: Vec<(&String, &Grant)> = catalog
         .grants
         .iter()
         .filter(|(_, g)| g.table == qualified)
@@ -165,75 +209,146 @@ fn granted(
     if grants.is_empty() {
         return None;
     }
-    let union = definition.combine == Combine::Union;
-    // Per column: granted by how many grants, and the combined mask.
-    let mut columns: BTreeMap<&str, (usize, Option<Mask>)> = BTreeMap::new();
-    for (_, grant) in &grants {
-        for column in &definition.columns {
-            if grant.all_columns() || grant.columns.contains(&column.name) {
-                let mask = grant.masks.get(&column.name).cloned();
-                let entry = columns.entry(column.name.as_str()).or_insert((0, mask.clone()));
-                if entry.0 > 0 {
-                    entry.1 = if union {
-                        weaker(entry.1.clone(), mask)
-                    } else {
-                        stronger(entry.1.clone(), mask)
-                    };
-                }
-                entry.0 += 1;
-            }
+    let grants = if definition.combine == Combine::Union {
+        // Rows of an aggregate-only grant never become row-level through another grant: a caller
+        // who holds both kinds reads the table at row level through the row-level grants alone.
+        if grants.iter().any(|(_, g)| g.aggregate_only.is_none()) {
+            grants.retain(|(_, g)| g.aggregate_only.is_none());
         }
-    }
-    let visible = definition
+        union(definition, &grants)
+    } else {
+        strict(definition, &grants)
+    };
+    Some(grants)
+}
+
+/// The columns `grant` gives, in table order, with its masks.
+fn grant_columns<'a>(definition: &'a Table, grant: &'a Grant) -> impl Iterator<Item = (&'a str, Vec<Mask>)> {
+    definition
         .columns
         .iter()
-        .filter_map(|c| {
-            let (count, mask) = columns.get(c.name.as_str())?;
-            (union || *count == grants.len()).then(|| ColumnAccess {
-                name: c.name.clone(),
-                mask: mask.clone(),
-            })
-        })
+        .filter(|c| grant.all_columns() || grant.columns.contains(&c.name))
+        .map(|c| (c.name.as_str(), grant.masks.get(&c.name).cloned().into_iter().collect()))
+}
+
+/// Aggregate-only settings of several grants together: the largest minimum, the columns every
+/// grant allows `min`/`max` on.
+fn aggregate_only(grants: &[(&String, &Grant)]) -> (Option<u32>, Vec<String>) {
+    let sizes: Vec<&lienthong_spec::AggregateOnly> =
+        grants.iter().filter_map(|(_, g)| g.aggregate_only.as_ref()).collect();
+    let Some(first) = sizes.first() else {
+        return (None, Vec::new());
+    };
+    let min_max = first
+        .min_max
+        .iter()
+        .filter(|c| sizes.iter().all(|a| a.min_max.contains(c)))
+        .cloned()
         .collect();
-    let filters: Vec<Option<&String>> = grants.iter().map(|(_, g)| g.row_filter.as_ref()).collect();
-    let rows = if union {
-        if filters.iter().any(Option::is_none) {
-            Rows::All
-        } else {
-            Rows::Any(filters.into_iter().flatten().cloned().collect())
+    (sizes.iter().map(|a| a.min_group_size).max(), min_max)
+}
+
+/// `combine: strict`: rows pass every filter, only columns every grant gives, every mask.
+fn strict(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
+    let mut columns: Vec<ColumnAccess> = Vec::new();
+    for column in &definition.columns {
+        let mut masks = Vec::new();
+        let mut everywhere = true;
+        for (_, grant) in grants {
+            match grant_columns(definition, grant).find(|(name, _)| *name == column.name) {
+                Some((_, more)) => masks = strictest(&masks, &more),
+                None => everywhere = false,
+            }
         }
-    } else {
-        let every: Vec<String> = filters.into_iter().flatten().cloned().collect();
-        if every.is_empty() {
+        if everywhere {
+            columns.push(ColumnAccess {
+                name: column.name.clone(),
+                masks,
+                cases: Vec::new(),
+            });
+        }
+    }
+    let every: Vec<String> = grants.iter().filter_map(|(_, g)| g.row_filter.clone()).collect();
+    let (min_group_size, min_max) = aggregate_only(grants);
+    TableAccess {
+        columns,
+        rows: if every.is_empty() {
             Rows::All
         } else {
             Rows::Every(every)
-        }
-    };
-    let sizes: Vec<Option<u32>> = grants
-        .iter()
-        .map(|(_, g)| g.aggregate_only.as_ref().map(|a| a.min_group_size))
-        .collect();
-    let min_group_size = if union {
-        // Aggregates only when every grant says so, with the smallest minimum.
-        if sizes.iter().all(Option::is_some) {
-            sizes.into_iter().flatten().min()
-        } else {
-            None
-        }
-    } else {
-        sizes.into_iter().flatten().max()
-    };
-    Some(TableAccess {
-        columns: visible,
-        rows,
+        },
         min_group_size,
+        min_max,
         grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
         tag_rules: Vec::new(),
-    })
+    }
 }
 
-/// Tag rules on top of the grants: deny hides the column, a mask applies when stronger.
+/// `combine: union`, grant by grant: a row is visible where any grant's filter holds, and each
+/// column of it shows as the least-masked grant *that covers the row* shows it (NULL when no
+/// covering grant gives the column). A grant's masks never apply to rows it does not cover.
+fn union(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
+    let mut columns = Vec::new();
+    for column in &definition.columns {
+        let mut cases: Vec<ColumnCase> = grants
+            .iter()
+            .filter_map(|(_, grant)| {
+                let (_, masks) = grant_columns(definition, grant).find(|(name, _)| *name == column.name)?;
+                Some(ColumnCase {
+                    rows: grant.row_filter.clone(),
+                    masks,
+                })
+            })
+            .collect();
+        if cases.is_empty() {
+            continue;
+        }
+        // Least masked first; among masks that cannot be ranked, the grant order (stable sort).
+        cases.sort_by(|a, b| {
+            let (a_in_b, b_in_a) = (
+                at_least_as_strict(&a.masks, &b.masks),
+                at_least_as_strict(&b.masks, &a.masks),
+            );
+            match (a_in_b, b_in_a) {
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Equal,
+            }
+        });
+        let masks = cases[0].masks.clone();
+        // One view for every row: no case needed. The first case covers every row it applies to,
+        // so cases after one without a filter never apply.
+        if let Some(all) = cases.iter().position(|c| c.rows.is_none()) {
+            cases.truncate(all + 1);
+        }
+        let uniform = cases.len() == grants.len() && cases.iter().all(|c| c.masks == masks);
+        if uniform || (cases.len() == 1 && cases[0].rows.is_none()) {
+            cases.clear();
+        }
+        columns.push(ColumnAccess {
+            name: column.name.clone(),
+            masks,
+            cases,
+        });
+    }
+    let rows = if grants.iter().any(|(_, g)| g.row_filter.is_none()) {
+        Rows::All
+    } else {
+        Rows::Any(grants.iter().filter_map(|(_, g)| g.row_filter.clone()).collect())
+    };
+    let (min_group_size, min_max) = aggregate_only(grants);
+    TableAccess {
+        columns,
+        rows,
+        min_group_size,
+        min_max,
+        grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
+        tag_rules: Vec::new(),
+    }
+}
+
+/// Tag rules on top of the grants: deny hides the column, a mask applies with the grant's (the
+/// stricter of the two, or both when they cannot be ranked).
 fn apply_tag_rules(catalog: &Catalog, caller: &Caller<'_>, definition: &Table, access: &mut TableAccess) {
     let applies = |rule: &lienthong_spec::TagRule| {
         rule.to.as_ref().is_none_or(|s| selects(catalog, s, caller))
@@ -255,7 +370,11 @@ fn apply_tag_rules(catalog: &Catalog, caller: &Caller<'_>, definition: &Table, a
             if rule.deny {
                 return false;
             }
-            column.mask = stronger(column.mask.clone(), rule.mask.clone());
+            let rule_masks: Vec<Mask> = rule.mask.iter().cloned().collect();
+            column.masks = strictest(&column.masks, &rule_masks);
+            for case in &mut column.cases {
+                case.masks = strictest(&case.masks, &rule_masks);
+            }
         }
         true
     });

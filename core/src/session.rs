@@ -21,14 +21,16 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 use lienthong_spec::PUBLIC_PRINCIPAL;
 
-use crate::audit::{Event, Outcome};
+use crate::aggregate;
+use crate::audit::{Event, MAX_LITERALS, Outcome};
 use crate::barrier::{GovernedQueryPlanner, count_barrier_execs};
 use crate::catalog::Inner;
-use crate::check::{Verified, enforce_aggregate_only, verify};
+use crate::check::{Verified, verify};
 use crate::error::{Error, Result};
 use crate::policy::{self, Caller as PolicyCaller};
 use crate::redact::{literal_digest, redact_sql};
 pub use crate::stream::QueryStream;
+use crate::unsupported;
 use crate::visible::{Accesses, Caller, VisibleCatalog};
 
 /// The schema name unqualified table names would resolve to; it never exists, so unqualified
@@ -191,8 +193,22 @@ impl Session {
     pub async fn query(&self, sql: &str, params: &[ScalarValue]) -> Result<QueryStream> {
         let started = Instant::now();
         let mut event = self.event("query", sql, params);
-        match self.plan_sql(sql, params).await {
+        if event.literal_digests.len() > MAX_LITERALS {
+            return Err(self.refused(event, too_many_values(), started));
+        }
+        match caught(self.plan_sql(sql, params)).await {
             Ok((planned, explain)) => {
+                // A value computed in the query ('0010' || '50284247') is a literal once folded.
+                let key = self.inner.audit_key();
+                for constant in plan_constants(&planned.logical) {
+                    let digest = literal_digest(&key, &constant);
+                    if !event.literal_digests.contains(&digest) {
+                        event.literal_digests.push(digest);
+                    }
+                }
+                if event.literal_digests.len() > MAX_LITERALS {
+                    return Err(self.refused(event, too_many_values(), started));
+                }
                 event.tables = planned.verified.barriers.iter().map(|b| b.table.clone()).collect();
                 event.tables.sort();
                 event.tables.dedup();
@@ -215,6 +231,7 @@ impl Session {
                 };
                 let mut stream = QueryStream::new(stream, &self.inner, event, started);
                 stream.plan = Some(Arc::clone(&planned.plan));
+                stream.generic_errors = planned.verified.barriers.iter().any(|b| b.min_group_size.is_some());
                 Ok(stream)
             }
             Err(error) => Err(self.refused(event, error, started)),
@@ -228,12 +245,12 @@ impl Session {
     /// data and is not.
     pub async fn describe(&self, sql: &str) -> Result<Described> {
         let started = Instant::now();
-        let outcome = async {
+        let outcome = caught(async {
             let (plan, explain) = self.logical_plan(sql).await?;
             let schema = if explain {
                 explain_schema()
             } else {
-                Arc::new(plan.schema().as_arrow().clone())
+                crate::stream::nullable(&Arc::new(plan.schema().as_arrow().clone()))
             };
             let mut parameters: Vec<(usize, Option<DataType>)> = plan
                 .get_parameter_types()
@@ -251,7 +268,7 @@ impl Session {
                 schema,
                 parameters: parameters.into_iter().map(|(_, ty)| ty).collect(),
             })
-        }
+        })
         .await;
         outcome.map_err(|error| self.refused(self.event("query", sql, &[]), error, started))
     }
@@ -308,7 +325,14 @@ impl Session {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(|e| Error::Denied(e.message().to_string()))?;
-        Ok((enforce_aggregate_only(plan)?, explain))
+        unsupported::refuse(&plan, &self.inner.spec.node.name)?;
+        // Types are coerced before the aggregate-only check: an implicit cast can fail as a
+        // written one can.
+        let plan = state
+            .analyzer()
+            .execute_and_check(plan, state.config_options(), |_, _| {})
+            .map_err(Error::from_datafusion)?;
+        Ok((aggregate::enforce(plan)?, explain))
     }
 
     async fn plan_sql(&self, sql: &str, params: &[ScalarValue]) -> Result<(Planned, bool)> {
@@ -353,6 +377,8 @@ impl Session {
                 .filter(|p| !p.is_null())
                 .map(|p| literal_digest(&key, &p.to_string())),
         );
+        let mut seen = std::collections::HashSet::new();
+        literal_digests.retain(|d| seen.insert(d.clone()));
         Event {
             kind: kind.into(),
             query_id: query_id(),
@@ -366,6 +392,45 @@ impl Session {
             ..Event::default()
         }
     }
+}
+
+fn too_many_values() -> Error {
+    Error::Query(format!(
+        "a query may name at most {MAX_LITERALS} distinct values (each is traced in the audit); split it"
+    ))
+}
+
+/// The constants of an optimized plan, as text: the caller's (folded, and wherever the optimizer
+/// moved them, also into a scan below a barrier) and the policy's own (harmless extra digests).
+fn plan_constants(plan: &LogicalPlan) -> Vec<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut constants = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let datafusion::logical_expr::Expr::Literal(value, _) = e
+                    && !value.is_null()
+                {
+                    constants.push(value.to_string());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })?;
+        Ok(TreeNodeRecursion::Continue)
+    });
+    constants
+}
+
+/// Runs `planning` on a stack of its own, turning a panic into an error that says nothing of the panic (whose text can
+/// hold values); the node's log gets the panic through the panic hook.
+async fn caught<T>(planning: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use futures::FutureExt;
+    unsupported::on_own_stack(std::panic::AssertUnwindSafe(planning).catch_unwind())
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("a query panicked while being planned");
+            Err(Error::Internal(unsupported::PANIC_MESSAGE.into()))
+        })
 }
 
 async fn physical_plan(state: &SessionState, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
@@ -424,8 +489,8 @@ fn placeholder_position(id: &str) -> Option<usize> {
 
 fn explain_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("plan_type", DataType::Utf8, false),
-        Field::new("plan", DataType::Utf8, false),
+        Field::new("plan_type", DataType::Utf8, true),
+        Field::new("plan", DataType::Utf8, true),
     ]))
 }
 
@@ -435,13 +500,43 @@ fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
     let kinds: ArrayRef = Arc::new(StringArray::from(vec!["logical_plan", "physical_plan"]));
     let plans: ArrayRef = Arc::new(StringArray::from(vec![
         planned.logical.display_indent().to_string(),
-        displayable(planned.plan.as_ref()).indent(true).to_string(),
+        without_files(&displayable(planned.plan.as_ref()).indent(false).to_string()),
     ]));
     let batch =
         RecordBatch::try_new(Arc::clone(&schema), vec![kinds, plans]).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(Box::pin(
         datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)])),
     ))
+}
+
+/// A physical plan's text without the files it reads: their paths and byte ranges tell where the
+/// node keeps its data and how big the hidden part of a table is (`file_groups={…}` is replaced).
+fn without_files(plan: &str) -> String {
+    const MARK: &str = "file_groups={";
+    let mut out = String::with_capacity(plan.len());
+    let mut rest = plan;
+    while let Some(start) = rest.find(MARK) {
+        out.push_str(&rest[..start]);
+        out.push_str("file_groups=<hidden>");
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[start + MARK.len() - 1..].char_indices() {
+            match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = start + MARK.len() - 1 + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(crate) fn elapsed_ms(started: Instant) -> u64 {

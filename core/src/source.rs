@@ -26,7 +26,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
-use datafusion::common::tree_node::TreeNode;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -35,7 +34,9 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_table_providers_common::sql::db_connection_pool::Mode;
 use datafusion_table_providers_postgres::PostgresTableFactory;
@@ -51,6 +52,8 @@ use secrecy::SecretString;
 use crate::barrier::{BarrierExec, Seal};
 use crate::error::SourceFailure;
 use crate::store::{self, ObjectStores};
+
+mod conform;
 
 /// How long an opened table (and its schema) is reused before the source is asked again.
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -115,6 +118,7 @@ impl Sources {
     /// The raw table behind `database.table`. Never fails: an unreachable source gives a table that
     /// fails when scanned, with the catalog's schema.
     pub(crate) async fn table(&self, database: &str, table: &str) -> Arc<dyn TableProvider> {
+        let database_name = database;
         let Some(definition) = self.catalog.databases.get(database).and_then(|d| d.tables.get(table)) else {
             return unavailable("-", "no such table", &[]);
         };
@@ -128,10 +132,21 @@ impl Sources {
                 self.open(source_name, source, definition, table)
                     .await
                     .map(|provider| -> Arc<dyn TableProvider> {
+                        let database = match source.kind {
+                            SourceKind::Sqlite => Some(Database::Sqlite),
+                            SourceKind::Postgres => Some(Database::Postgres),
+                            _ => None,
+                        };
+                        let schema = match database {
+                            Some(_) => declared(&provider.schema(), &definition.columns),
+                            None => provider.schema(),
+                        };
                         Arc::new(Named {
                             source_name: source_name.to_owned(),
+                            table: format!("{database_name}.{table}"),
                             inner: provider,
-                            writes_sql: matches!(source.kind, SourceKind::Sqlite | SourceKind::Postgres),
+                            database,
+                            schema,
                         })
                     })
             })
@@ -161,7 +176,7 @@ impl Sources {
                 }
                 let path = path.to_str().ok_or("the SQLite path is not UTF-8")?;
                 let pool = SqliteConnectionPoolFactory::new(path, Mode::File, Duration::from_secs(5))
-                    .with_schema(TableReference::from(remote), catalog_schema(&definition.columns))
+                    .with_schema(TableReference::from(remote), sqlite_storage(&definition.columns))
                     .build()
                     .await
                     .map_err(|e| e.to_string())?;
@@ -380,47 +395,138 @@ impl TableProvider for Unavailable {
     }
 }
 
-/// A raw table that remembers its source, so that a scan that fails names it.
+/// A raw table that remembers its source, so that a scan that fails names it; for a database,
+/// also the catalog's declared types, which its scans are converted to ([`conform::Conform`]).
 #[derive(Debug)]
 struct Named {
     source_name: String,
+    /// `database.table` in the catalog.
+    table: String,
     inner: Arc<dyn TableProvider>,
-    /// Whether scans become SQL text for a database (SQLite, PostgreSQL).
-    writes_sql: bool,
+    /// The database that scans become SQL text for, if any.
+    database: Option<Database>,
+    /// The schema the engine plans with: the source's columns, with the declared types.
+    schema: SchemaRef,
 }
 
-/// Whether every text literal of `filter` survives the SQL text that the relational providers
-/// write. Their dialects double single quotes correctly but pass a backslash before a quote
-/// through unescaped, and no SQL literal can carry NUL: filters with such literals are kept out
-/// of the database and evaluated by the engine instead (same rows, still under the policy).
-/// `tests/it/sources.rs` fuzzes this against a real SQLite file and a real PostgreSQL server.
-fn encodable(filter: &Expr) -> bool {
-    !filter
-        .exists(|e| {
-            Ok(matches!(
-                e,
-                Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _)
-                    if s.contains(['\\', '\0'])
-            ))
-        })
-        .unwrap_or(true)
+/// The schema SQLite is read with: dates and times as the text SQLite keeps them (converted to
+/// the declared types above the scan), every other type as declared.
+fn sqlite_storage(columns: &[lienthong_spec::Column]) -> SchemaRef {
+    let declared = catalog_schema(columns);
+    Arc::new(Schema::new(
+        declared
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Date32 | DataType::Timestamp(..) => f.as_ref().clone().with_data_type(DataType::Utf8),
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `source`'s columns with the types the catalog declares for them (columns the catalog does not
+/// declare keep the source's type; nothing reads them).
+fn declared(source: &SchemaRef, columns: &[lienthong_spec::Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        source
+            .fields()
+            .iter()
+            .map(|f| match columns.iter().find(|c| &c.name == f.name()) {
+                Some(c) => f
+                    .as_ref()
+                    .clone()
+                    .with_data_type(arrow_type(c.data_type))
+                    .with_nullable(true),
+                None => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The database a scan becomes SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Database {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether `database` evaluates `filter` exactly as DataFusion does, so that it may run there.
+///
+/// An allow-list, because semantics differ in many places: SQLite's `LIKE` ignores case and its
+/// `upper` knows only ASCII, PostgreSQL orders text by collation, the two coerce numbers, dates
+/// and booleans their own ways. Trusted: a column compared with a value of its own type (text and
+/// integers), `IN` lists of such values, `IS [NOT] NULL`, and `AND`/`OR`/`NOT` of those. Text is
+/// only compared for (in)equality on PostgreSQL, where `<` follows the collation; on SQLite the
+/// default `BINARY` collation orders bytes as DataFusion does. Everything else stays with the
+/// engine (same rows, still under the policy). Even a trusted filter is re-checked by the engine
+/// above the scan ([`TableProviderFilterPushDown::Inexact`]).
+///
+/// Text values must also survive the SQL text the providers write: their dialects double single
+/// quotes but pass a backslash before a quote through unescaped, and no SQL literal can carry
+/// NUL. `tests/it/sources.rs` fuzzes this against a real SQLite file and PostgreSQL server.
+fn trusted(filter: &Expr, schema: &Schema, database: Database) -> bool {
+    use datafusion::logical_expr::{BinaryExpr, Operator};
+    let column_type = |e: &Expr| match e {
+        Expr::Column(c) => schema.field_with_name(&c.name).ok().map(|f| f.data_type().clone()),
+        _ => None,
+    };
+    let text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let value_fits = |e: &Expr, data_type: &DataType| match (e, data_type) {
+        (
+            Expr::Literal(
+                ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
+                _,
+            ),
+            t,
+        ) if text(t) => !s.contains(['\\', '\0']),
+        (Expr::Literal(ScalarValue::Int64(Some(_)), _), DataType::Int64)
+        | (Expr::Literal(ScalarValue::Int32(Some(_)), _), DataType::Int32) => true,
+        _ => false,
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::And | Operator::Or => trusted(left, schema, database) && trusted(right, schema, database),
+            Operator::Eq | Operator::NotEq | Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq => {
+                let (column, value) = if matches!(left.as_ref(), Expr::Column(_)) {
+                    (left, right)
+                } else {
+                    (right, left)
+                };
+                let Some(data_type) = column_type(column) else {
+                    return false;
+                };
+                let ordered_text = text(&data_type) && !matches!(op, Operator::Eq | Operator::NotEq);
+                value_fits(value, &data_type) && !(ordered_text && database == Database::Postgres)
+            }
+            _ => false,
+        },
+        Expr::Not(inner) => trusted(inner, schema, database),
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => column_type(inner).is_some(),
+        Expr::InList(list) => column_type(&list.expr)
+            .is_some_and(|t| !list.list.is_empty() && list.list.iter().all(|v| value_fits(v, &t))),
+        _ => false,
+    }
 }
 
 #[async_trait]
 impl TableProvider for Named {
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        Arc::clone(&self.schema)
     }
     fn table_type(&self) -> TableType {
         TableType::Base
     }
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         let mut answers = self.inner.supports_filters_pushdown(filters)?;
-        if self.writes_sql {
+        if let Some(database) = self.database {
+            let schema = self.inner.schema();
             for (answer, filter) in answers.iter_mut().zip(filters) {
-                if !encodable(filter) {
-                    *answer = TableProviderFilterPushDown::Unsupported;
-                }
+                *answer = if *answer != TableProviderFilterPushDown::Unsupported && trusted(filter, &schema, database) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                };
             }
         }
         Ok(answers)
@@ -432,12 +538,28 @@ impl TableProvider for Named {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // A database asked for no column at all (`count(*)`) answers with batches that do not
+        // match the plan it announced: ask for one column, and keep none of it.
+        let no_column = self.database.is_some() && projection.is_some_and(Vec::is_empty);
+        let first = vec![0];
+        let asked = if no_column { Some(&first) } else { projection };
         let plan = self
             .inner
-            .scan(state, projection, filters, limit)
+            .scan(state, asked, filters, limit)
             .await
             .map_err(|e| failure(&self.source_name, e.to_string()))?;
-        Ok(if self.writes_sql {
+        Ok(if self.database.is_some() {
+            let declared = match asked {
+                Some(columns) => Arc::new(self.schema.project(columns)?),
+                None => Arc::clone(&self.schema),
+            };
+            let mut plan = conform::Conform::wrap(plan, declared, &self.source_name, &self.table);
+            if no_column {
+                plan = Arc::new(ProjectionExec::try_new(
+                    Vec::<(Arc<dyn PhysicalExpr>, String)>::new(),
+                    plan,
+                )?);
+            }
             Arc::new(BarrierExec::new(plan, Seal::Source(self.source_name.clone())))
         } else {
             plan

@@ -19,6 +19,26 @@ use crate::catalog::Inner;
 use crate::error::{Error, Result};
 use crate::session::{elapsed_ms, now_rfc3339};
 
+/// `schema` with every field nullable. The schema of a result is announced before it runs (Flight
+/// SQL's GetFlightInfo, prepared statements) from the logical plan, whose nullability can differ
+/// from the batches' (outer joins, scalar subqueries, groups suppressed under a subquery); clients
+/// such as the ADBC driver reject a batch that does not match. A nullable column is always right.
+pub(crate) fn nullable(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
+}
+
+/// What a caller reads when a query over an aggregate-only table fails while running.
+const GENERIC_AGGREGATE_ERROR: &str =
+    "the query failed while reading an aggregate-only table (the cause is not shown: it could describe one row)";
+
 /// The results of a query, streamed, with its limits and its completion record.
 ///
 /// Reading to the end writes the completion record; dropping the stream earlier cancels the query
@@ -34,6 +54,10 @@ pub struct QueryStream {
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
     pub(crate) plan: Option<Arc<dyn ExecutionPlan>>,
+    /// Set when the query aggregates an aggregate-only table: an error raised while running could
+    /// describe one of its rows (a value that failed to convert), so the caller gets one generic
+    /// message instead (the audit keeps that too).
+    pub(crate) generic_errors: bool,
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -55,7 +79,7 @@ impl QueryStream {
         event.sql = None;
         event.literal_digests.clear();
         Self {
-            schema: inner.schema(),
+            schema: nullable(&inner.schema()),
             inner,
             audit: Arc::clone(catalog),
             event,
@@ -68,6 +92,7 @@ impl QueryStream {
                 .map(|t| Box::pin(tokio::time::sleep(t.saturating_sub(started.elapsed())))),
             done: false,
             plan: None,
+            generic_errors: false,
         }
     }
 
@@ -161,7 +186,14 @@ impl Stream for QueryStream {
         {
             return self.fail(Error::Limit("the query ran out of time".into()));
         }
-        match self.inner.poll_next_unpin(cx) {
+        // A panic inside the engine (or one of its tasks, re-raised here) fails this query only,
+        // with a message that does not carry the panic's text.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.poll_next_unpin(cx)));
+        let Ok(polled) = polled else {
+            tracing::error!(query_id = %self.event.query_id, "a query panicked while running");
+            return self.fail(Error::Internal(crate::unsupported::PANIC_MESSAGE.into()));
+        };
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(batch))) => {
                 self.rows += batch.num_rows() as u64;
@@ -170,9 +202,21 @@ impl Stream for QueryStream {
                 {
                     return self.fail(Error::Limit(format!("the result has more than {max} rows")));
                 }
-                Poll::Ready(Some(Ok(batch)))
+                // Every result column is announced nullable (see `nullable`): relabel the batch.
+                match batch.with_schema(Arc::clone(&self.schema)) {
+                    Ok(batch) => Poll::Ready(Some(Ok(batch))),
+                    Err(e) => self.fail(Error::Internal(format!(
+                        "a batch does not fit the result's schema: {e}"
+                    ))),
+                }
             }
-            Poll::Ready(Some(Err(e))) => self.fail(Error::from_datafusion(e)),
+            Poll::Ready(Some(Err(e))) => {
+                let error = match Error::from_datafusion(e) {
+                    Error::Query(_) if self.generic_errors => Error::Query(GENERIC_AGGREGATE_ERROR.into()),
+                    other => other,
+                };
+                self.fail(error)
+            }
             Poll::Ready(None) => match self.finish(Outcome::Completed, None) {
                 Ok(()) => Poll::Ready(None),
                 Err(e) => Poll::Ready(Some(Err(e))),

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use hmac::{Hmac, Mac};
-pub use lienthong::credential::{credential_of, verify_credential, verify_secret};
+pub use lienthong::credential::{credential_of, decoy_for, verify_credential, verify_secret};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 

@@ -84,7 +84,7 @@ impl PySession {
             )?;
             item.set_item("tags", spec.map(|c| c.tags.clone()).unwrap_or_default())?;
             item.set_item("primary_key", spec.is_some_and(|c| c.primary_key))?;
-            item.set_item("mask", column.mask.as_ref().map(|m| m.name()))?;
+            item.set_item("mask", column.mask_name())?;
             columns.append(item)?;
         }
         let described = PyDict::new(py);

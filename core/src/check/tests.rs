@@ -31,6 +31,7 @@ fn barrier(input: LogicalPlan) -> LogicalPlan {
         rows: Some(col("db.t.ward").eq(lit("00070"))),
         masks: Vec::new(),
         min_group_size: None,
+        min_max: Vec::new(),
     };
     LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(input, Arc::new(policy))),

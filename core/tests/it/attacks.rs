@@ -343,3 +343,68 @@ async fn identity_and_purpose_are_checked_and_refusals_say_nothing_more() {
         .unwrap_err();
     assert_eq!(hidden.replace("citizens", "X"), missing.replace("nothing_here", "X"));
 }
+
+#[tokio::test]
+async fn explain_and_settings_show_neither_paths_nor_sizes_nor_the_engine_settings() {
+    let (catalog, _) = demo();
+    for principal in ["ward-officer", "public"] {
+        let session = as_(&catalog, principal);
+        let table = if principal == "public" {
+            "reference.wards"
+        } else {
+            "land.parcels"
+        };
+        let plan = session.explain(&format!("SELECT count(*) FROM {table}")).await.unwrap();
+        let data = crate::common::demo_dir().to_string_lossy().into_owned();
+        assert!(
+            !plan.contains(&data) && !plan.contains(".parquet"),
+            "{principal}: {plan}"
+        );
+        assert!(!plan.contains("Bytes="), "{principal}: {plan}");
+        let settings = run(&session, "SELECT * FROM information_schema.df_settings")
+            .await
+            .unwrap_err();
+        let missing = run(&session, "SELECT * FROM information_schema.nothing_here")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            settings.replace("df_settings", "X"),
+            missing.replace("nothing_here", "X"),
+            "{principal}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn what_the_engine_cannot_run_safely_is_refused_and_a_panic_never_reaches_the_caller() {
+    let (catalog, audit) = demo();
+    let public = as_(&catalog, "public");
+    for sql in [
+        "SELECT province_code, avg(length(province_name) ORDER BY province_name) FROM reference.provinces GROUP BY 1",
+        "SELECT sum(length(province_name) ORDER BY province_code) FROM reference.provinces",
+        "SELECT count(province_code ORDER BY province_name) FROM reference.provinces",
+    ] {
+        let error = run(&public, sql).await.unwrap_err();
+        assert!(error.contains("ORDER BY inside"), "{sql}: {error}");
+        assert!(!error.contains("panic") && !error.contains(".rs:"), "{sql}: {error}");
+    }
+    // Ordered aggregates that use their order still run.
+    let ordered = run(
+        &public,
+        "SELECT string_agg(province_code, ',' ORDER BY province_code) FROM reference.provinces",
+    )
+    .await
+    .unwrap();
+    assert_eq!(crate::common::row_count(&ordered), 1);
+    // A very long chain of OR terms is answered or refused, and the next query runs.
+    // (few distinct values, so that the cap on values named does not answer first)
+    let terms: Vec<String> = (0..50_000).map(|i| format!("ward_code = '{:05}'", i % 7)).collect();
+    let wide = format!("SELECT count(*) FROM reference.wards WHERE {}", terms.join(" OR "));
+    let answer = run(&public, &wide).await;
+    assert!(
+        answer.is_ok() || answer.as_ref().unwrap_err().contains("nested"),
+        "{answer:?}"
+    );
+    run(&public, "SELECT count(*) FROM reference.wards").await.unwrap();
+    assert!(lienthong::audit::verify(&audit).is_ok());
+}

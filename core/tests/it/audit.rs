@@ -198,3 +198,133 @@ fn a_secret_opens_its_principals_session_and_every_refusal_looks_alike_in_the_lo
     );
     assert!(verify(&audit).is_ok());
 }
+
+#[tokio::test]
+async fn every_kind_of_literal_and_comment_is_redacted_and_a_computed_value_still_leaves_its_digest() {
+    let (catalog, audit) = demo();
+    let owner = as_(&catalog, "population-owner");
+    let secrets = [
+        "001050284247",
+        "Nguyễn Văn Bí Mật",
+        "1961-02-03",
+        "dollar-quoted-secret",
+    ];
+    for sql in [
+        "SELECT count(*) FROM population.citizens WHERE citizen_id = '001050' || '284247'",
+        "SELECT count(*) FROM population.citizens WHERE full_name = E'Nguy\\u1ec5n V\\u0103n B\\u00ed M\\u1eadt'",
+        "SELECT count(*) FROM population.citizens WHERE full_name = $$Nguyễn Văn Bí Mật$$",
+        "SELECT count(*) FROM population.citizens WHERE date_of_birth = DATE '1961-02-03'",
+        "SELECT count(*) FROM population.citizens -- 001050284247\n",
+        "SELECT count(*) FROM population.citizens /* dollar-quoted-secret */",
+        "SELECT count(*) FROM population.citizens WHERE citizen_id = N'001050284247'",
+    ] {
+        let _ = run(&owner, sql).await;
+    }
+    let text = fs::read_to_string(&audit).unwrap();
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} in the log:\n{text}");
+    }
+    // The concatenated ID is found by its digest, as if it had been written whole.
+    let digest = catalog.literal_digest("001050284247");
+    let first = &records(&audit)[0];
+    assert!(
+        first["literal_digests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == &digest),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn error_texts_are_redacted_and_records_stay_small() {
+    let (catalog, audit) = demo();
+    let public = as_(&catalog, "public");
+    let error = run(
+        &public,
+        "SELECT CAST('Nguyễn Văn Bí Mật' AS INT) FROM reference.provinces",
+    )
+    .await
+    .unwrap_err();
+    assert!(error.contains("Nguyễn"), "the caller sees its own value: {error}");
+    let alias = "x".repeat(100_000);
+    run(&public, &format!("SELECT count(*) AS {alias} FROM reference.provinces"))
+        .await
+        .unwrap();
+    let text = fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains("Nguyễn"), "{text}");
+    for line in text.lines() {
+        assert!(line.len() < 16 * 1024, "a record of {} bytes", line.len());
+    }
+    assert!(text.contains("[cut: "), "a cut SQL says so");
+    assert!(verify(&audit).is_ok());
+}
+
+#[tokio::test]
+async fn a_query_naming_too_many_values_is_refused_and_audited() {
+    let (catalog, audit) = demo();
+    let public = as_(&catalog, "public");
+    let values: Vec<String> = (0..5_000).map(|i| format!("'{i:05}'")).collect();
+    let sql = format!(
+        "SELECT count(*) FROM reference.wards WHERE ward_code IN ({})",
+        values.join(",")
+    );
+    let error = run(&public, &sql).await.unwrap_err();
+    assert!(error.contains("at most"), "{error}");
+    assert_eq!(records(&audit).len(), 1);
+}
+
+#[test]
+fn several_writers_on_one_log_keep_one_chain() {
+    let (_, audit) = demo();
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let audit = audit.clone();
+            std::thread::spawn(move || {
+                // A catalog of its own: as another process would, with its own open file.
+                let (catalog, _) = crate::common::open_with_audit(&audit);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let public = as_(&catalog, "public");
+                for _ in 0..5 {
+                    runtime
+                        .block_on(run(&public, "SELECT count(*) FROM reference.provinces"))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(verify(&audit).unwrap().records, 6 * 5 * 2);
+}
+
+#[tokio::test]
+async fn an_audit_write_that_fails_leaves_the_log_verifiable_and_the_node_recovers() {
+    let (catalog, audit) = demo();
+    let public = as_(&catalog, "public");
+    let sql = "SELECT count(*) FROM reference.provinces";
+    run(&public, sql).await.unwrap();
+    let head = audit.with_file_name("audit.jsonl.head");
+    let tmp = audit.with_file_name("audit.jsonl.head.tmp");
+    // A directory that takes no new file (as a read-only one): the head is rewritten in place.
+    fs::create_dir(&tmp).unwrap();
+    run(&public, sql).await.unwrap();
+    assert_eq!(verify(&audit).unwrap().records, 4);
+    // The head cannot be written at all: the record is rolled back and the query fails.
+    let before = fs::read(&audit).unwrap();
+    fs::remove_file(&head).unwrap();
+    fs::create_dir(&head).unwrap();
+    let error = run(&public, sql).await.unwrap_err();
+    assert!(error.contains("audit log"), "{error}");
+    assert_eq!(fs::read(&audit).unwrap(), before, "the failed record is rolled back");
+    // The fault clears: the next query is audited and the log verifies, with no hand repair.
+    fs::remove_dir(&head).unwrap();
+    fs::remove_dir(&tmp).unwrap();
+    run(&public, sql).await.unwrap();
+    assert_eq!(verify(&audit).unwrap().records, 6);
+}

@@ -118,3 +118,20 @@ pub fn lines(batches: &[RecordBatch]) -> Vec<String> {
 pub fn row_count(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
 }
+
+/// The demo catalog changed by `edit`, written beside the demo data as `<name>.yaml` (so that its
+/// relative source paths hold) and opened with its own audit log.
+pub fn variant(name: &str, edit: impl FnOnce(&mut lienthong::spec::Catalog)) -> Catalog {
+    let file = demo_dir().join(lienthong_synth::CATALOG_FILE);
+    let mut spec = lienthong::spec::load(&file).unwrap().catalog;
+    edit(&mut spec);
+    let path = demo_dir().join(format!("{name}.yaml"));
+    std::fs::write(&path, lienthong::spec::to_yaml(&spec, &[])).unwrap();
+    open(&path).0
+}
+
+/// The table `database.table` of a catalog, to change.
+pub fn table_mut<'a>(spec: &'a mut lienthong::spec::Catalog, table: &str) -> &'a mut lienthong::spec::Table {
+    let (database, table) = table.split_once('.').unwrap();
+    spec.databases.get_mut(database).unwrap().tables.get_mut(table).unwrap()
+}

@@ -3,13 +3,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+mod aggregate_only;
 mod attacks;
 mod audit;
 mod common;
+mod composition;
+mod generated;
 mod limits;
 mod object_stores;
 mod policy;
 mod postgres;
 mod reference;
 mod scenarios;
+mod source_semantics;
 mod sources;

@@ -1,7 +1,7 @@
 //! Policy resolution on the demo catalog: what each demo principal may see of each table.
 
 use chrono::NaiveDate;
-use lienthong::policy::{Caller, ColumnAccess, Rows, TableAccess, resolve};
+use lienthong::policy::{Caller, ColumnAccess, ColumnCase, Rows, TableAccess, resolve};
 use lienthong::spec::{Catalog, Classification, Combine, Generalization, Mask};
 
 fn demo() -> Catalog {
@@ -31,7 +31,7 @@ fn mask_of<'a>(access: &'a TableAccess, column: &str) -> Option<&'a Mask> {
         .columns
         .iter()
         .find(|c| c.name == column)
-        .and_then(|c| c.mask.as_ref())
+        .and_then(|c| c.masks.first())
 }
 
 #[test]
@@ -205,26 +205,110 @@ fn several_grants_combine_strictly_unless_the_table_says_union() {
         [
             ColumnAccess {
                 name: "citizen_id".into(),
-                mask: None
+                masks: vec![],
+                cases: vec![],
             },
             ColumnAccess {
                 name: "phone".into(),
-                mask: Some(Mask::Redact)
+                masks: vec![Mask::Redact],
+                cases: vec![],
             }
         ]
     );
     assert!(matches!(&strict.rows, Rows::Every(f) if f.len() == 2));
 
-    catalog
-        .databases
-        .get_mut("population")
-        .unwrap()
-        .tables
-        .get_mut("citizens")
-        .unwrap()
-        .combine = Combine::Union;
+    crate::common::table_mut(&mut catalog, "population.citizens").combine = Combine::Union;
     let union = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
     assert!(names(&union).contains(&"full_name"));
-    assert_eq!(mask_of(&union, "phone"), Some(&Mask::KeepLast(3)));
     assert!(matches!(&union.rows, Rows::Any(f) if f.len() == 2));
+    // Each grant's masks hold on the rows that grant covers: the phone shows its last three
+    // digits where the ward grant covers the row, and is redacted where only the narrow one does.
+    let phone = union.columns.iter().find(|c| c.name == "phone").unwrap();
+    assert_eq!(
+        phone.cases,
+        [
+            ColumnCase {
+                rows: Some("current_ward_code = principal.ward".into()),
+                masks: vec![Mask::KeepLast(3)],
+            },
+            ColumnCase {
+                rows: Some("date_of_death IS NULL".into()),
+                masks: vec![Mask::Redact],
+            },
+        ]
+    );
+    // A column only the ward grant gives is NULL on rows only the narrow grant covers.
+    let name = union.columns.iter().find(|c| c.name == "full_name").unwrap();
+    assert_eq!(
+        name.cases,
+        [ColumnCase {
+            rows: Some("current_ward_code = principal.ward".into()),
+            masks: vec![],
+        }]
+    );
+}
+
+#[test]
+fn an_aggregate_only_grant_never_becomes_row_level_through_a_union() {
+    let mut catalog = demo();
+    let mut ward = catalog.grants["ward-officer-residents"].clone();
+    ward.to = catalog.grants["statistician-population"].to.clone();
+    ward.purposes = vec!["statistics".into()];
+    catalog.grants.insert("one-ward".into(), ward);
+    for combine in [Combine::Strict, Combine::Union] {
+        crate::common::table_mut(&mut catalog, "population.citizens").combine = combine;
+        let a = access(&catalog, "statistician", Some("statistics"), "population.citizens").unwrap();
+        match combine {
+            // Strict: every filter, and still aggregates only.
+            Combine::Strict => {
+                assert_eq!(a.min_group_size, Some(10));
+                assert!(matches!(&a.rows, Rows::Every(f) if f.len() == 1));
+            }
+            // Union: the row-level grant alone (its rows and columns), never all rows.
+            Combine::Union => {
+                assert_eq!(a.min_group_size, None);
+                assert_eq!(a.rows, Rows::Any(vec!["current_ward_code = principal.ward".into()]));
+                assert_eq!(a.grants, ["one-ward"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_stricter_mask_wins_and_masks_that_cannot_be_ranked_both_apply() {
+    use lienthong::policy::{at_least_as_strict, strictest};
+    let keep = |n| Mask::KeepLast(n);
+    assert_eq!(strictest(&[keep(3)], &[keep(1)]), [keep(1)]);
+    assert_eq!(strictest(&[keep(1)], &[keep(3)]), [keep(1)]);
+    assert_eq!(strictest(&[keep(3)], &[Mask::Redact]), [Mask::Redact]);
+    assert_eq!(strictest(&[Mask::Nullify], &[Mask::Redact]), [Mask::Nullify]);
+    assert_eq!(
+        strictest(&[Mask::Pseudonym], &[Mask::Generalize(Generalization::Year)]),
+        [Mask::Generalize(Generalization::Year), Mask::Pseudonym]
+    );
+    assert_eq!(
+        strictest(&[keep(4)], &[Mask::Generalize(Generalization::Province)]),
+        [Mask::Generalize(Generalization::Province), keep(4)]
+    );
+    assert!(at_least_as_strict(&[keep(1)], &[keep(3)]));
+    assert!(!at_least_as_strict(&[keep(3)], &[keep(1)]));
+    assert!(!at_least_as_strict(&[Mask::Pseudonym], &[keep(3)]));
+    assert!(!at_least_as_strict(&[keep(3)], &[Mask::Pseudonym]));
+    assert!(at_least_as_strict(&[keep(3), Mask::Pseudonym], &[keep(3)]));
+
+    // A tag rule keeping one character tightens a grant keeping three, whatever the rule's id.
+    let mut catalog = demo();
+    for id in ["aaa-first", "zzz-last"] {
+        catalog.tag_rules.retain(|k, _| !k.starts_with("phone-"));
+        let mut rule = catalog.tag_rules.values().next().unwrap().clone();
+        rule.tag = "contact".into();
+        rule.deny = false;
+        rule.mask = Some(keep(1));
+        rule.to = None;
+        rule.except = None;
+        rule.purposes = Vec::new();
+        catalog.tag_rules.insert(format!("phone-{id}"), rule);
+        let a = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
+        assert_eq!(mask_of(&a, "phone"), Some(&keep(1)), "{id}");
+    }
 }

@@ -87,12 +87,9 @@ fn catalog_json(pg_port: u16) -> serde_json::Value {
             "columns": ["name", "region"], "row_filter": "region = principal.region"
         })
     };
-    json!({
-        "version": 1,
-        "node": { "name": "probe", "agency": "000.00.00.G12" },
-        "agencies": { "000.00.00.G12": { "name": { "vi": "Bộ Tài chính", "en": "Ministry of Finance" } } },
-        "purposes": { "check": { "description": { "vi": "Kiểm tra", "en": "Check" }, "legal_basis": "test" } },
-        "principals": principals,
+    probe_catalog(
+        principals,
+        json!({
         "sources": {
             "pg": { "kind": "postgres", "connection": {
                 "host": "127.0.0.1", "port": pg_port, "database": "postgres", "user": "postgres", "sslmode": "disable" } },
@@ -109,7 +106,27 @@ fn catalog_json(pg_port: u16) -> serde_json::Value {
                         "tables": { "people": table("down", "public.people") } }
         },
         "grants": { "pg-people": grant("pgdb.people"), "lite-people": grant("litedb.people"), "down-people": grant("downdb.people") }
-    })
+        }),
+    )
+}
+
+/// A catalog of the node `probe` of the Ministry of Finance, with the purpose `check`: the
+/// principals, and the sources, databases and grants in `rest`.
+pub fn probe_catalog(
+    principals: serde_json::Map<String, serde_json::Value>,
+    rest: serde_json::Value,
+) -> serde_json::Value {
+    let mut catalog = json!({
+        "version": 1,
+        "node": { "name": "probe", "agency": "000.00.00.G12" },
+        "agencies": { "000.00.00.G12": { "name": { "vi": "Bộ Tài chính", "en": "Ministry of Finance" } } },
+        "purposes": { "check": { "description": { "vi": "Kiểm tra", "en": "Check" }, "legal_basis": "test" } },
+        "principals": principals,
+    });
+    if let (Some(catalog), serde_json::Value::Object(rest)) = (catalog.as_object_mut(), rest) {
+        catalog.extend(rest);
+    }
+    catalog
 }
 
 fn fill_sqlite(path: &Path) {

@@ -308,7 +308,11 @@ fn grants() -> BTreeMap<String, Grant> {
     statistics
         .masks
         .insert("date_of_birth".into(), Mask::Generalize(Generalization::Year));
-    statistics.aggregate_only = Some(AggregateOnly { min_group_size: 10 });
+    statistics.aggregate_only = Some(AggregateOnly {
+        min_group_size: 10,
+        // Years of birth: the oldest and youngest year in a group of ten name no one.
+        min_max: vec!["date_of_birth".into()],
+    });
     let list = [
         (
             "ward-officer-residents",

@@ -119,6 +119,7 @@ pub fn serve(dir: &Path, seed: u64, server: &super::serve::ServerArgs) -> anyhow
         &catalog_path,
         lienthong::OpenOptions {
             pseudonym_secret: Some(super::tour::demo_secret(seed)?),
+            limits: server.limits(),
             ..lienthong::OpenOptions::default()
         },
     )?;

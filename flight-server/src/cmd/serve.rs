@@ -59,6 +59,22 @@ pub struct ServerArgs {
     /// Largest gRPC message accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
+    /// Seconds one query may run, from planning to its last batch (0: no limit).
+    #[arg(long, default_value_t = 300)]
+    pub query_timeout: u64,
+    /// Memory one query's operators may use (sorts, joins, aggregates spill beyond it), in MiB
+    /// (0: no limit).
+    #[arg(long, default_value_t = 1024)]
+    pub query_memory_mib: usize,
+    /// Most rows one query may return; one more fails it (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub max_rows: u64,
+    /// Requests a minute one principal may make (0: no limit).
+    #[arg(long, default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Requests a minute all anonymous (`public`) callers together may make (0: no limit).
+    #[arg(long, default_value_t = 120)]
+    pub public_rate_limit: u32,
     /// Seconds given to running queries at shutdown before they are cancelled.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace: u64,
@@ -68,6 +84,15 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The per-query limits these flags give (the server opens its catalog with them).
+    pub fn limits(&self) -> lienthong::Limits {
+        lienthong::Limits {
+            max_rows: (self.max_rows > 0).then_some(self.max_rows),
+            timeout: (self.query_timeout > 0).then(|| Duration::from_secs(self.query_timeout)),
+            memory_bytes: (self.query_memory_mib > 0).then(|| self.query_memory_mib.saturating_mul(1024 * 1024)),
+        }
+    }
+
     fn config(&self) -> anyhow::Result<Config> {
         let sealer = match &self.token_key_env {
             None => Sealer::random(),
@@ -91,6 +116,8 @@ impl ServerArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             max_message_bytes: self.max_message_bytes,
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            rate_per_minute: self.rate_limit,
+            public_rate_per_minute: self.public_rate_limit,
             sealer,
             tls,
             ..Config::default()
@@ -106,9 +133,18 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// Stack of the server's threads.
+const QUERY_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// Serves `catalog` until a signal.
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let catalog = lienthong::Catalog::open(&args.catalog)?;
+    let catalog = lienthong::Catalog::open_with(
+        &args.catalog,
+        lienthong::OpenOptions {
+            limits: args.server.limits(),
+            ..lienthong::OpenOptions::default()
+        },
+    )?;
     serve(catalog, &args.server, |_| {})
 }
 
@@ -123,6 +159,9 @@ pub fn serve(
     let config = args.config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Planning walks the caller's expressions recursively: give every thread room for the
+        // deepest one the core accepts (the memory is reserved, not used, until needed).
+        .thread_stack_size(QUERY_STACK_BYTES)
         .build()
         .context("cannot start the async runtime")?;
     let node = catalog.spec().node.name.clone();

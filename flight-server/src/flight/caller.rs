@@ -94,8 +94,7 @@ impl Caller {
                 value
                     .to_str()
                     .map_err(|_| Status::invalid_argument("the purpose header is not text"))?
-                    .trim()
-                    .to_owned(),
+                    .to_owned(), // exact: a purpose is a code, `" tthc"` is not `tthc`
             ),
         };
         let (principal, token_purpose, token_expires) = match (headers.get("authorization"), certified) {

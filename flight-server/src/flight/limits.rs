@@ -72,10 +72,67 @@ impl Slots {
     }
 }
 
+/// Requests per minute for each principal: a token bucket per principal (bursts up to a minute's
+/// worth), stricter for `public`, whose callers are anonymous and share one bucket.
+#[derive(Debug)]
+pub struct RateLimit {
+    per_minute: u32,
+    public_per_minute: u32,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl RateLimit {
+    /// `per_minute` requests a minute for each principal, `public_per_minute` for `public`
+    /// (0: no limit).
+    pub fn new(per_minute: u32, public_per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            public_per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `principal`'s budget, or refuses with `resource_exhausted`.
+    pub fn admit(&self, principal: &str) -> Result<(), Status> {
+        let limit = if principal == lienthong::spec::PUBLIC_PRINCIPAL {
+            self.public_per_minute
+        } else {
+            self.per_minute
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(limit);
+        let now = std::time::Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.entry(principal.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            last: now,
+        });
+        let refill = now.duration_since(bucket.last).as_secs_f64() * capacity / 60.0;
+        bucket.tokens = (bucket.tokens + refill).min(capacity);
+        bucket.last = now;
+        if bucket.tokens < 1.0 {
+            return Err(Status::resource_exhausted(format!(
+                "more than {limit} requests a minute; try again later"
+            )));
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+}
+
 /// Runs `query` in its own task under `permit`, and returns the stream the response reads.
 ///
 /// The task stops (dropping `query`, which cancels it) when the reader has not taken a batch for
-/// `idle`, when the reader is gone, or when `cancel` turns true. A stream whose query stopped
+/// `idle`, when the reader is gone (also while the first batch is still being computed), or when
+/// `cancel` turns true. A stream whose query stopped
 /// before its end ends with an `aborted` error, so an incomplete result never looks complete.
 pub fn run<S>(
     query: S,
@@ -97,6 +154,10 @@ where
                 next = query.next() => next,
                 _ = cancel.wait_for(|stop| *stop) => {
                     tracing::info!("server shutting down: query cancelled");
+                    break;
+                }
+                () = tx.closed() => {
+                    tracing::info!("client gone: query cancelled");
                     break;
                 }
             };

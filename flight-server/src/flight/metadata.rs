@@ -197,7 +197,11 @@ pub fn primary_keys(
             continue;
         };
         for column in definition.columns.iter().filter(|c| c.primary_key) {
-            if access.columns.iter().any(|c| c.name == column.name && c.mask.is_none()) {
+            if access
+                .columns
+                .iter()
+                .any(|c| c.name == column.name && c.mask_name().is_none())
+            {
                 keys.push((database.clone(), column.name.clone()));
             }
         }

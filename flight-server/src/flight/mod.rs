@@ -67,6 +67,10 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// How long shutdown waits for running queries before cancelling them.
     pub shutdown_grace: Duration,
+    /// Requests a minute for one principal (0: no limit).
+    pub rate_per_minute: u32,
+    /// Requests a minute for `public`, all anonymous callers together (0: no limit).
+    pub public_rate_per_minute: u32,
     /// The key that seals tokens, tickets and handles.
     pub sealer: Sealer,
     /// TLS (and mutual TLS); plaintext when absent.
@@ -101,6 +105,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(300),
             max_message_bytes: 16 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            rate_per_minute: 600,
+            public_rate_per_minute: 120,
             sealer: Sealer::random(),
             tls: None,
         }

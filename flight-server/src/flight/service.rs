@@ -34,7 +34,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::Config;
 use super::caller::{Caller, Identities, SESSION_COOKIE, expiry};
-use super::limits::{self, Slots};
+use super::limits::{self, RateLimit, Slots};
 use super::metadata;
 use super::metrics::{Metered, Metrics};
 use super::session;
@@ -54,6 +54,7 @@ pub struct Service {
     statements: Statements,
     identities: Identities,
     slots: Slots,
+    rate: RateLimit,
     metrics: Arc<Metrics>,
     cancel: watch::Sender<bool>,
     /// Argon2 checks running at once (each takes ~19 MiB and a core): a flood of handshakes
@@ -89,12 +90,14 @@ impl Service {
             config.max_queries_per_principal,
             config.queue_timeout,
         );
+        let rate = RateLimit::new(config.rate_per_minute, config.public_rate_per_minute);
         Ok(Self {
             catalog,
             config,
             statements,
             identities,
             slots,
+            rate,
             metrics: Arc::new(Metrics::default()),
             cancel: watch::Sender::new(false),
             handshakes: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)),
@@ -141,6 +144,9 @@ impl Service {
     /// The caller's governed session; a refused principal or purpose is audited by the core.
     pub(super) fn session<T>(&self, request: &Request<T>) -> Result<(Caller, Session), Status> {
         let caller = caller(request)?;
+        self.rate
+            .admit(&caller.principal)
+            .inspect_err(|_| self.metrics.denied("rate"))?;
         let session = self
             .catalog
             .session(&caller.principal, caller.purpose())

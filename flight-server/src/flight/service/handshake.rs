@@ -10,8 +10,11 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Service;
-use crate::auth::{credential_of, verify_credential};
+use crate::auth::{credential_of, decoy_for, verify_credential};
 use crate::flight::caller::{basic_credentials, bearer_token, expiry};
+
+/// How long a token bought with a client certificate alone stays valid.
+const CERTIFIED_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 type Replies = Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>;
 
@@ -32,23 +35,27 @@ impl Service {
             None => None,
             Some(_) => Some(basic_credentials(request.metadata()).map_err(|_| refused("?"))?),
         };
-        let principal = match (basic, certified) {
-            // A client certificate the catalog maps is the credential; `Basic :` adds nothing.
-            (None, Some(principal)) => principal,
-            (Some((name, secret)), Some(principal)) if name.is_empty() && secret.is_empty() => principal,
+        let (principal, ttl) = match (basic, certified) {
+            // A client certificate the catalog maps is the credential; `Basic :` adds nothing. The
+            // token it buys is short-lived: the certificate, not the token, is the credential, and
+            // a long-lived token would let it be used away from the certificate's key.
+            (None, Some(principal)) => (principal, CERTIFIED_TOKEN_TTL),
+            (Some((name, secret)), Some(principal)) if name.is_empty() && secret.is_empty() => {
+                (principal, CERTIFIED_TOKEN_TTL)
+            }
             (None, None) => return Err(refused("?")),
             (Some((principal, secret)), certified) => {
                 if certified.is_some_and(|c| c != principal) || !self.check_secret(&principal, secret).await? {
                     return Err(refused(&principal));
                 }
-                principal
+                (principal, self.config.token_ttl)
             }
         };
         let token = bearer_token(
             self.statements.sealer(),
             &principal,
             None,
-            expiry(self.config.token_ttl),
+            expiry(ttl.min(self.config.token_ttl)),
         );
         let header = format!("Bearer {token}");
         let reply = HandshakeResponse {
@@ -72,8 +79,9 @@ impl Service {
             .map_err(|_| Status::unavailable("shutting down"))?;
         // Only the principal's credential travels to the blocking thread, not the catalog.
         let credential = credential_of(self.catalog.spec(), principal).cloned();
+        let decoy = decoy_for(self.catalog.spec());
         Ok(
-            tokio::task::spawn_blocking(move || verify_credential(credential.as_ref(), &secret))
+            tokio::task::spawn_blocking(move || verify_credential(credential.as_ref(), &decoy, &secret))
                 .await
                 .unwrap_or(false),
         )
