@@ -44,7 +44,11 @@ pub(crate) const GROUP_ROWS: &str = "__lienthong_group_rows";
 const MAX_DEPTH: usize = 64;
 
 /// Scalar functions that return a value for every input (no error, whatever the row holds).
-const TOTAL_FUNCTIONS: [&str; 14] = [
+const TOTAL_FUNCTIONS: [&str; 18] = [
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
     "lower",
     "upper",
     "btrim",

@@ -162,7 +162,8 @@ impl Session {
             .table_provider(reference)
             .await
             .map_err(Error::from_datafusion)?;
-        Ok(provider.schema())
+        // Nullable like every result (see `stream::nullable`): a read of the table streams this.
+        Ok(crate::stream::nullable(&provider.schema()))
     }
 
     /// Runs a read-only query and streams its results. `EXPLAIN <query>` returns the governed plan.
