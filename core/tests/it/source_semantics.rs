@@ -239,3 +239,25 @@ async fn row_filters_mean_what_they_mean_in_the_engine_and_types_hold_at_the_sou
         }
     }
 }
+
+#[tokio::test]
+async fn the_demo_registers_sqlite_dates_read_as_dates_for_anyone() {
+    let (catalog, _) = crate::common::demo();
+    for principal in ["public", "business-registrar"] {
+        let session = crate::common::as_(&catalog, principal);
+        let rows = run(&session, "SELECT * FROM business.enterprise_register")
+            .await
+            .unwrap();
+        assert!(crate::common::row_count(&rows) > 0);
+        let field = rows[0].schema().field_with_name("registration_date").unwrap().clone();
+        assert_eq!(field.data_type(), &DataType::Date32, "{principal}");
+        let range = run(
+            &session,
+            "SELECT min(registration_date) AS first, max(registration_date) AS last FROM business.enterprise_register",
+        )
+        .await
+        .unwrap();
+        let text = lines(&range).join("");
+        assert_eq!(crate::common::row_count(&range), 1, "{text}");
+    }
+}

@@ -270,7 +270,8 @@ async fn officer_handle(officer: &mut crate::common::Client) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_or_undeclared_purpose_is_refused_and_audited() {
     let server = Fixture::start().await;
-    for purpose in [None, Some("curiosity")] {
+    // A purpose is an exact code: with a space around it, it is another (undeclared) purpose.
+    for purpose in [None, Some("curiosity"), Some(" tthc"), Some("tthc ")] {
         let mut client = server.login("ward-officer", purpose).await;
         let refused = query(&mut client, "SELECT full_name FROM population.citizens LIMIT 1")
             .await
@@ -283,7 +284,7 @@ async fn a_missing_or_undeclared_purpose_is_refused_and_audited() {
         .into_iter()
         .filter(|r| r["kind"] == "session" && r["outcome"] == "denied" && r["principal"] == "ward-officer")
         .collect();
-    assert_eq!(denied.len(), 2, "both refusals audited");
+    assert_eq!(denied.len(), 4, "every refusal audited");
     assert_eq!(denied[1]["purpose"], "curiosity");
 }
 
@@ -480,4 +481,29 @@ async fn a_session_purpose_counts_only_with_its_principals_token() {
         Code::PermissionDenied,
         "a forged cookie gives no purpose"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_from_one_principal_is_rate_limited_and_others_still_served() {
+    let server = Fixture::with(Config {
+        rate_per_minute: 6,
+        public_rate_per_minute: 4,
+        ..Config::default()
+    })
+    .await;
+    let mut public = server.anonymous().await;
+    let mut refused = 0;
+    for _ in 0..10 {
+        if let Err(status) = query(&mut public, "SELECT count(*) FROM reference.provinces").await {
+            assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+            assert!(status.message().contains("requests a minute"), "{status}");
+            refused += 1;
+        }
+    }
+    assert!(refused >= 7, "{refused} of 10 refused");
+    // Another principal has a budget of its own.
+    let mut officer = server.login("ward-officer", Some("tthc")).await;
+    query(&mut officer, "SELECT count(*) FROM population.citizens")
+        .await
+        .unwrap();
 }
