@@ -476,3 +476,41 @@ fn demo_serves_after_the_tour_with_connection_snippets() {
     assert!(printed.contains(secret.as_str()), "the snippet carries the demo secret");
     assert_eq!(terminate(child).code(), Some(0));
 }
+
+#[test]
+fn twelve_concurrent_queries_on_one_audit_log_keep_one_verifiable_chain() {
+    let catalog = demo_catalog();
+    let yaml = std::fs::read_to_string(catalog).unwrap();
+    assert_eq!(yaml.matches("\nnode:\n").count(), 1);
+    let own = catalog.with_file_name("concurrent-catalog.yaml");
+    std::fs::write(
+        &own,
+        yaml.replace("\nnode:\n", "\nnode:\n  audit_log: audit/concurrent.jsonl\n"),
+    )
+    .unwrap();
+    let children: Vec<_> = (0..12)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_lienthong"))
+                .args(["query", "--catalog", own.to_str().unwrap(), "--as", "public"])
+                .arg("SELECT count(*) FROM reference.provinces")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let log = catalog.with_file_name("audit").join("concurrent.jsonl");
+    let verified = lienthong(&["audit", "verify", log.to_str().unwrap()]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}{}",
+        text(&verified.stdout),
+        text(&verified.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 24);
+}

@@ -358,6 +358,14 @@ const CASES: &[Case] = &[
         at: "\"AB:CD\"",
     },
     Case {
+        name: "min/max allowed on a column the grant does not give",
+        slot: "{grants}",
+        text: "  counts:\n    table: population.citizens\n    to: { principals: [ward-officer] }\n    purposes: [tthc]\n    columns: [current_ward_code]\n    aggregate_only: { min_group_size: 10, min_max: [date_of_birth] } #!",
+        kind: ProblemKind::UnknownReference,
+        path: "grants.counts.aggregate_only.min_max[0]",
+        at: "date_of_birth",
+    },
+    Case {
         name: "one certificate identifying two principals",
         slot: "{principals}",
         text: "  clerk:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }]\n  deputy:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }] #!",

@@ -139,3 +139,27 @@ def test_purpose_as_a_session_option(server):
             autocommit=True,
         ) as conn, conn.cursor() as cur:
             cur.execute("SELECT full_name FROM population.citizens LIMIT 1")
+
+
+# Outer joins and scalar subqueries: the schema announced before the query runs must match the
+# batches (nullability included), or the driver rejects the result (issue 14, finding 19).
+OUTER = [
+    "SELECT r1.holder_citizen_id, (SELECT count(*) FROM land.rights r2 WHERE r2.ward_code = r1.ward_code) AS n "
+    "FROM land.rights r1 ORDER BY 1 LIMIT 20",
+    "SELECT c.citizen_id, h.household_id FROM population.citizens c FULL JOIN population.households h "
+    "ON c.citizen_id = h.head_citizen_id ORDER BY 1, 2 LIMIT 20",
+    "SELECT p.parcel_id, r.holder_kind FROM land.rights r RIGHT JOIN land.parcels p ON p.parcel_id = r.parcel_id "
+    "ORDER BY 1, 2 LIMIT 20",
+    "SELECT (SELECT count(*) FROM population.citizens WHERE current_ward_code = '99999') AS nobody",
+]
+
+
+@pytest.mark.parametrize("sql", OUTER)
+def test_outer_joins_and_subqueries_reach_the_driver_whole(server, sql):
+    from conftest import cli_rows
+
+    with connect(server, "ward-officer", "tthc") as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    assert all(field.nullable for field in table.schema)
+    assert normalise(rows(table)) == normalise(cli_rows(server.catalog, "ward-officer", "tthc", sql))
