@@ -17,8 +17,8 @@
 //!   `LIKE` with a literal pattern, `CASE`, `TRY_CAST`, casts that cannot fail, `||`, integer and
 //!   float `+ - *`, division by a positive literal, and a few total string and date functions.
 //!
-//! Each allowed aggregate gets a hidden row count and a filter that suppresses groups under the
-//! minimum. Errors while running a query over an aggregate-only table are replaced by one generic
+//! Each allowed aggregate gets a hidden row count and a guard ([`crate::guard`]) that drops the
+//! groups under the minimum before anything above the aggregate sees them. Errors while running a query over an aggregate-only table are replaced by one generic
 //! message (see [`crate::stream`]).
 
 use std::collections::HashMap;
@@ -30,12 +30,13 @@ use datafusion::common::{Column, DFSchema, Result as DfResult, ScalarValue};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::expr::{AggregateFunction, Alias, Cast, InList, Like, ScalarFunction, TryCast};
 use datafusion::logical_expr::{
-    Aggregate, Between, BinaryExpr, Case, Distinct, Expr, ExprSchemable, Filter, LogicalPlan, Operator, Projection,
-    SubqueryAlias, lit,
+    Aggregate, Between, BinaryExpr, Case, Distinct, Expr, ExprSchemable, Extension, Filter, LogicalPlan, Operator,
+    Projection, SubqueryAlias, lit,
 };
 
 use crate::barrier::PolicyBarrier;
 use crate::error::{Error, Result};
+use crate::guard::GroupGuard;
 
 /// Name of the hidden per-group row count.
 pub(crate) const GROUP_ROWS: &str = "__lienthong_group_rows";
@@ -441,22 +442,24 @@ fn short(expr: &Expr) -> &'static str {
     }
 }
 
-/// `Aggregate` -> `Projection(original columns) <- Filter(rows >= k) <- Aggregate(+ row count)`.
+/// `Aggregate` -> `Projection(original columns) <- GroupGuard(rows >= k) <- Aggregate(+ row count)`.
 fn guard(aggregate: Aggregate, k: u32) -> DfResult<LogicalPlan> {
     let width = aggregate.schema.fields().len();
     let mut aggr_expr = aggregate.aggr_expr.clone();
     aggr_expr.push(count(lit(1)).alias(GROUP_ROWS));
     let counted = LogicalPlan::Aggregate(Aggregate::try_new(aggregate.input, aggregate.group_expr, aggr_expr)?);
-    let filtered = LogicalPlan::Filter(Filter::try_new(
-        Expr::Column(Column::from_name(GROUP_ROWS)).gt_eq(lit(i64::from(k))),
-        Arc::new(counted),
-    )?);
+    let guarded = LogicalPlan::Extension(Extension {
+        node: Arc::new(GroupGuard {
+            input: counted,
+            min_rows: k,
+        }),
+    });
     let columns = (0..width)
-        .map(|i| Expr::Column(Column::from(filtered.schema().qualified_field(i))))
+        .map(|i| Expr::Column(Column::from(guarded.schema().qualified_field(i))))
         .collect();
     Ok(LogicalPlan::Projection(Projection::try_new(
         columns,
-        Arc::new(filtered),
+        Arc::new(guarded),
     )?))
 }
 

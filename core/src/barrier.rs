@@ -231,7 +231,7 @@ impl ExecutionPlan for BarrierExec {
     }
 }
 
-/// Plans [`PolicyBarrier`] nodes as [`BarrierExec`].
+/// Plans [`PolicyBarrier`] nodes as [`BarrierExec`], and group guards (`crate::guard`).
 #[derive(Debug)]
 struct BarrierPlanner;
 
@@ -246,11 +246,17 @@ impl ExtensionPlanner for BarrierPlanner {
         _session: &dyn datafusion::catalog::Session,
         _planning_ctx: &PhysicalPlanningContext,
     ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
+        let [input] = physical_inputs else {
+            return internal_err!("{} takes one input", node.name());
+        };
+        if let Some(guard) = crate::guard::GroupGuard::of(node) {
+            return Ok(Some(Arc::new(crate::guard::GuardExec::try_new(
+                Arc::clone(input),
+                guard.min_rows,
+            )?)));
+        }
         let Some(barrier) = PolicyBarrier::of(node) else {
             return Ok(None);
-        };
-        let [input] = physical_inputs else {
-            return internal_err!("PolicyBarrier takes one input");
         };
         let input = conform(Arc::clone(input), UserDefinedLogicalNodeCore::schema(barrier))?;
         let seal = Seal::Policy(Arc::clone(&barrier.policy));

@@ -13,6 +13,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, Projection};
 use crate::aggregate::{GROUP_ROWS, protected_input, refuse_unaggregated};
 use crate::barrier::PolicyBarrier;
 use crate::error::{Error, Result};
+use crate::guard::GroupGuard;
 use crate::source;
 
 fn barrier_of(plan: &LogicalPlan) -> Option<&PolicyBarrier> {
@@ -43,11 +44,12 @@ pub(crate) fn verify(plan: &LogicalPlan) -> Result<Verified> {
         match node {
             LogicalPlan::TableScan(scan) if is_raw(scan) => raw_scans += 1,
             LogicalPlan::Aggregate(a) if protected_input(&a.input).is_some() => protected_aggregates += 1,
-            LogicalPlan::Filter(f) if matches!(f.input.as_ref(), LogicalPlan::Aggregate(_)) => {
-                let guards = split_conjunction(&f.predicate)
-                    .iter()
-                    .any(|e| e.column_refs().iter().any(|c| c.name == GROUP_ROWS));
-                if guards && protected_input(aggregate_input(&f.input)).is_some() {
+            LogicalPlan::Extension(e) => {
+                if let Some(guard) = GroupGuard::of(e.node.as_ref())
+                    && let LogicalPlan::Aggregate(a) = &guard.input
+                    && a.schema.field_with_unqualified_name(GROUP_ROWS).is_ok()
+                    && protected_input(&a.input).is_some()
+                {
                     guarded_aggregates += 1;
                 }
             }
@@ -88,13 +90,6 @@ pub(crate) fn verify(plan: &LogicalPlan) -> Result<Verified> {
     verified.columns.sort();
     verified.columns.dedup();
     Ok(verified)
-}
-
-fn aggregate_input(plan: &LogicalPlan) -> &LogicalPlan {
-    match plan {
-        LogicalPlan::Aggregate(a) => &a.input,
-        other => other,
-    }
 }
 
 fn is_raw(scan: &datafusion::logical_expr::TableScan) -> bool {

@@ -44,6 +44,7 @@ mod check;
 pub mod credential;
 mod error;
 mod govern;
+mod guard;
 pub mod mask;
 pub mod policy;
 mod redact;

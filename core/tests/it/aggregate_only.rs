@@ -236,3 +236,38 @@ async fn allowed_shapes_answer_as_the_copy_with_small_groups_removed() {
         assert!(want.is_ok_and(|rows| !rows.is_empty()), "{sql}");
     }
 }
+
+#[tokio::test]
+async fn conditions_above_the_aggregate_never_see_a_suppressed_group() {
+    let (catalog, _) = demo();
+    let statistician = as_(&catalog, "statistician");
+    for keys in [
+        "current_province_code, sex, date_of_birth < DATE '1950-01-01'",
+        "current_ward_code",
+    ] {
+        // Sizes of the groups that must stay hidden, from the owner's copy.
+        let small = expected(
+            "population-owner",
+            &format!(
+                "SELECT DISTINCT n FROM (SELECT {keys}, count(*) AS n FROM population.citizens GROUP BY {keys}) t WHERE n < 10"
+            ),
+        )
+        .await
+        .unwrap();
+        assert!(!small.is_empty(), "{keys}: the data has small groups");
+        for size in small {
+            let size = size.trim_matches(|c| c == '|' || c == ' ');
+            // An error here would say that a group of exactly `size` rows exists.
+            let sql = format!(
+                "SELECT {keys}, count(*) AS n FROM population.citizens GROUP BY {keys} HAVING 1 / (count(*) - {size}) >= 0"
+            );
+            let answer = run(&statistician, &sql).await;
+            assert!(answer.is_ok(), "{sql}: {answer:?}");
+        }
+    }
+    let plan = statistician
+        .explain("SELECT sex, count(*) FROM population.citizens GROUP BY sex HAVING count(*) > 1")
+        .await
+        .unwrap();
+    assert!(plan.contains("GroupGuardExec"), "{plan}");
+}
