@@ -311,6 +311,7 @@ impl Session {
 
     /// Parses, refuses what is not a read, and plans over the caller's governed tables.
     async fn logical_plan(&self, sql: &str) -> Result<(LogicalPlan, bool)> {
+        unsupported::refuse_text(sql)?;
         let state = self.ctx.state();
         let statement = state
             .sql_to_statement(sql, &state.config().options().sql_parser.dialect)

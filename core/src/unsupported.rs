@@ -36,6 +36,43 @@ pub(crate) async fn on_own_stack<F: Future>(planning: F) -> F::Output {
     std::future::poll_fn(|cx| stacker::grow(PLANNING_STACK, || planning.as_mut().poll(cx))).await
 }
 
+/// Most operators (`AND`, `OR`, `=`, `+`, `||` …) one statement may have. A chain of operators
+/// is as deep as it is long, and the planner walks and clones it recursively: bounded here, before
+/// parsing, the deepest chain fits the planning stack many times over.
+pub(crate) const MAX_OPERATORS: usize = 10_000;
+
+/// Refuses SQL with more than [`MAX_OPERATORS`] operators (counted on tokens, without recursion).
+pub(crate) fn refuse_text(sql: &str) -> Result<()> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return Ok(()); // the parser gives the error
+    };
+    let operators = tokens
+        .iter()
+        .filter(|token| match token {
+            Token::Word(w) => matches!(w.keyword, Keyword::AND | Keyword::OR | Keyword::NOT),
+            Token::Whitespace(_)
+            | Token::Comma
+            | Token::Period
+            | Token::LParen
+            | Token::RParen
+            | Token::SemiColon
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::Placeholder(_) => false,
+            _ => true,
+        })
+        .count();
+    if operators > MAX_OPERATORS {
+        return Err(Error::Query(format!(
+            "the query is too complex: more than {MAX_OPERATORS} operators in one statement; split it"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses the shapes above anywhere in `plan` (subqueries included); `catalog` is the node's
 /// catalog name, for the error of a hidden table.
 pub(crate) fn refuse(plan: &LogicalPlan, catalog: &str) -> Result<()> {
