@@ -70,7 +70,7 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = 0)]
     pub max_rows: u64,
     /// Requests a minute one principal may make (0: no limit).
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 1200)]
     pub rate_limit: u32,
     /// Requests a minute all anonymous (`public`) callers together may make (0: no limit).
     #[arg(long, default_value_t = 120)]

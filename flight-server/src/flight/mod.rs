@@ -105,7 +105,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(300),
             max_message_bytes: 16 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
-            rate_per_minute: 600,
+            rate_per_minute: 1200,
             public_rate_per_minute: 120,
             sealer: Sealer::random(),
             tls: None,
