@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::common::{lines, run};
 use crate::postgres::Postgres;
 
-/// (name, region, born, seen, active, n, score); the last row is all NULL but its name.
+/// (name, region, born, seen, active, n, score); the last row is all NULL but its name. A column
+/// `big` (int64) holds `n` × 10⁹.
 const ROWS: &[(&str, &str, &str, &str, bool, i32, f64)] = &[
     ("a", "cat", "1990-05-01", "2024-01-02 03:04:05", true, 3, 1.5),
     ("b", "Cat", "1985-12-31", "2023-06-07 08:09:10", false, -2, 2.25),
@@ -40,6 +41,7 @@ const FILTERS: &[&str] = &[
     "NOT (active = true)",
     "n > 2",
     "score >= 2.0",
+    "big > 2000000000",
     "region IN ('b', 'Cat')",
     "region IS NULL",
     "length(region) = 2",
@@ -47,7 +49,9 @@ const FILTERS: &[&str] = &[
     "seen < TIMESTAMP '2022-01-01 00:00:00'",
 ];
 
-const COLUMNS: &str = "name, region, born, seen, active, n, score";
+const BILLION: i64 = 1_000_000_000;
+
+const COLUMNS: &str = "name, region, born, seen, active, n, score, big";
 
 fn catalog(pg_port: u16) -> serde_json::Value {
     let principals: serde_json::Map<String, serde_json::Value> = (0..FILTERS.len())
@@ -64,7 +68,8 @@ fn catalog(pg_port: u16) -> serde_json::Value {
                 { "name": "seen", "type": "timestamp" },
                 { "name": "active", "type": "boolean" },
                 { "name": "n", "type": "int32" },
-                { "name": "score", "type": "float64" }
+                { "name": "score", "type": "float64" },
+                { "name": "big", "type": "int64" }
             ]
         })
     };
@@ -111,21 +116,22 @@ fn fill(pg: &Postgres, sqlite: &std::path::Path) {
     let conn = rusqlite::Connection::open(sqlite).unwrap();
     conn.execute_batch(
         "CREATE TABLE samples (name TEXT PRIMARY KEY, region TEXT, born DATE, seen TIMESTAMP, \
-         active BOOLEAN, n INTEGER, score REAL)",
+         active BOOLEAN, n INTEGER, score REAL, big INTEGER)",
     )
     .unwrap();
     pg.psql(
         "CREATE TABLE samples (name text PRIMARY KEY, region text, born date, seen timestamptz, \
-         active boolean, n integer, score double precision)",
+         active boolean, n integer, score double precision, big bigint)",
     );
     for (name, region, born, seen, active, n, score) in ROWS {
         conn.execute(
-            "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            rusqlite::params![name, region, born, seen, active, n, score],
+            "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![name, region, born, seen, active, n, score, i64::from(*n) * BILLION],
         )
         .unwrap();
         pg.psql(&format!(
-            "INSERT INTO samples VALUES ('{name}', '{region}', '{born}', '{seen}+00', {active}, {n}, {score})"
+            "INSERT INTO samples VALUES ('{name}', '{region}', '{born}', '{seen}+00', {active}, {n}, {score}, {})",
+            i64::from(*n) * BILLION
         ));
     }
     conn.execute("INSERT INTO samples (name) VALUES ('g')", ()).unwrap();
@@ -135,7 +141,7 @@ fn fill(pg: &Postgres, sqlite: &std::path::Path) {
 /// DataFusion over the same rows in memory: the meaning every filter must have.
 async fn oracle() -> SessionContext {
     use lienthong::datafusion::arrow::array::{
-        BooleanArray, Date32Array, Float64Array, Int32Array, StringArray, TimestampMicrosecondArray,
+        BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -149,6 +155,7 @@ async fn oracle() -> SessionContext {
         Field::new("active", DataType::Boolean, true),
         Field::new("n", DataType::Int32, true),
         Field::new("score", DataType::Float64, true),
+        Field::new("big", DataType::Int64, true),
     ]));
     let day = |s: &str| {
         let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
@@ -171,6 +178,9 @@ async fn oracle() -> SessionContext {
             Arc::new(BooleanArray::from_iter(all().map(|r| r.map(|r| r.4)))),
             Arc::new(Int32Array::from_iter(all().map(|r| r.map(|r| r.5)))),
             Arc::new(Float64Array::from_iter(all().map(|r| r.map(|r| r.6)))),
+            Arc::new(Int64Array::from_iter(
+                all().map(|r| r.map(|r| i64::from(r.5) * BILLION)),
+            )),
         ],
     )
     .unwrap();
@@ -221,7 +231,7 @@ async fn row_filters_mean_what_they_mean_in_the_engine_and_types_hold_at_the_sou
         let owner = catalog.session("owner", Some("check")).unwrap();
         for sql in [
             format!("SELECT {COLUMNS} FROM {{t}}"),
-            "SELECT min(born) AS a, max(born) AS b, min(seen) AS c, max(seen) AS d, sum(n) AS e, avg(score) AS f FROM {t}".to_owned(),
+            "SELECT min(born) AS a, max(born) AS b, min(seen) AS c, max(seen) AS d, sum(n) AS e, avg(score) AS f, sum(big) AS g FROM {t}".to_owned(),
             "SELECT count(*) AS n FROM {t} WHERE region = 'cat'".to_owned(),
             "SELECT count(*) AS n FROM {t}".to_owned(),
             "SELECT active, count(*) AS n FROM {t} GROUP BY active".to_owned(),
