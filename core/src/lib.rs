@@ -27,11 +27,13 @@
 //! - [`mask`]: the masks and the node's pseudonym secret.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //!
-//! Inside: `source` (raw tables), `store` (S3, GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the node the optimizer
-//! cannot see through), `aggregate` (the shapes allowed over aggregate-only tables), `check` (the post-optimization
-//! check), `visible` (the
-//! caller's catalog), `redact` (SQL as the audit keeps it), `stream` (results under limits, with their
-//! completion record).
+//! Inside: `source` (raw tables, and the declared types at a database's boundary), `store` (S3,
+//! GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the
+//! node the optimizer cannot see through), `aggregate` (the shapes allowed over aggregate-only
+//! tables) and `guard` (their group-size guard), `check` (the post-optimization check),
+//! `unsupported` (what the engine cannot run safely, and planning on its own stack), `visible` (the
+//! caller's catalog), `redact` (SQL and errors as the audit keeps them), `stream` (results under
+//! limits, with their completion record).
 
 pub use datafusion;
 pub use lienthong_spec as spec;
