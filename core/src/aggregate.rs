@@ -14,7 +14,7 @@
 //!   keeps, also the rows of groups that end up suppressed. They are limited to expressions that
 //!   cannot fail, so that no error (a failed cast, a division by zero) tells anything about one
 //!   row: columns, literals, comparisons, `AND`/`OR`/`NOT`, `IS NULL`, `IN` lists, `BETWEEN`,
-//!   `LIKE` with a literal pattern, `CASE`, `TRY_CAST`, casts that cannot fail, `||`, integer and
+//!   `LIKE`/`SIMILAR TO` with a constant pattern, `CASE`, `TRY_CAST`, casts that cannot fail, `||`, integer and
 //!   float `+ - *`, division by a positive literal, and a few total string and date functions.
 //!
 //! Each allowed aggregate gets a hidden row count and a guard ([`crate::guard`]) that drops the
@@ -311,16 +311,7 @@ fn total(expr: &Expr, schema: &DFSchema, depth: usize) -> Result<(), String> {
             list.iter().try_for_each(next)?;
             next(expr)
         }
-        Expr::Like(Like {
-            expr,
-            pattern,
-            escape_char: None,
-            ..
-        }) if matches!(
-            pattern.as_ref(),
-            Expr::Literal(ScalarValue::Utf8(Some(_)) | ScalarValue::Utf8View(Some(_)), _)
-        ) =>
-        {
+        Expr::Like(Like { expr, pattern, .. }) | Expr::SimilarTo(Like { expr, pattern, .. }) if constant(pattern) => {
             next(expr)
         }
         Expr::Case(Case {

@@ -220,6 +220,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "SELECT sex, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) AS r FROM population.citizens GROUP BY sex HAVING count(*) >= 10",
     ),
     (
+        "SELECT sex, count(*) AS n FROM population.citizens WHERE current_ward_code LIKE '000%' GROUP BY sex",
+        "SELECT sex, count(*) AS n FROM population.citizens WHERE current_ward_code LIKE '000%' GROUP BY sex HAVING count(*) >= 10",
+    ),
+    (
         "SELECT count(*) AS n FROM population.citizens WHERE TRY_CAST(current_ward_code AS INT) = 70",
         "SELECT count(*) AS n FROM population.citizens WHERE TRY_CAST(current_ward_code AS INT) = 70 HAVING count(*) >= 10",
     ),
