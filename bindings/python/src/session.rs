@@ -97,6 +97,7 @@ impl PySession {
         )?;
         described.set_item("rows_filtered", !matches!(access.rows, Rows::All))?;
         described.set_item("min_group_size", access.min_group_size)?;
+        described.set_item("min_max", access.min_max.clone())?;
         described.set_item("grants", access.grants.clone())?;
         described.set_item("columns", columns)?;
         Ok(described)

@@ -60,6 +60,9 @@ def test_describe_says_what_this_caller_sees(open_as):
     assert not owner.rows_filtered
     stats = open_as("statistician", "statistics").describe("population.citizens")
     assert stats.min_group_size == 10
+    assert stats.min_max == ["date_of_birth"]
+    assert owner.min_max == []
+    assert "min/max of date_of_birth" in stats._repr_html_()
     inspector = {c.name: c for c in open_as("inspector", "inspection").describe("civil_servants.personnel").columns}
     assert inspector["citizen_id"].mask == "pseudonym" and inspector["citizen_id"].type == "Utf8"
     assert "<table>" in info._repr_html_()

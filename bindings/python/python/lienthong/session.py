@@ -47,6 +47,8 @@ class TableInfo:
     rows_filtered: bool
     #: When set, only aggregate queries are accepted and smaller groups are suppressed.
     min_group_size: int | None
+    #: Aggregate-only: the columns whose ``min`` and ``max`` the owner allows (empty: none).
+    min_max: list[str]
     #: Ids of the grants that give this caller access (empty for open tables).
     grants: list[str]
     columns: list[ColumnInfo]
@@ -65,6 +67,8 @@ class TableInfo:
             notes.append("rows filtered")
         if self.min_group_size is not None:
             notes.append(f"aggregates only, groups under {self.min_group_size} suppressed")
+            if self.min_max:
+                notes.append(f"min/max of {', '.join(self.min_max)}")
         return (
             f"<p><b>{html.escape(self.name)}</b>: {html.escape(self.description)} ({html.escape('; '.join(notes))})</p>"
             "<table><thead><tr><th>column</th><th>type</th><th>mask</th><th>tags</th><th>description</th></tr></thead>"
