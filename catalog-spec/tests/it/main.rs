@@ -5,4 +5,5 @@
 
 mod errors;
 mod examples;
+mod fuzz;
 mod schema;
