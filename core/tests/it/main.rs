@@ -17,3 +17,4 @@ mod reference;
 mod scenarios;
 mod source_semantics;
 mod sources;
+mod sql_fuzz;
