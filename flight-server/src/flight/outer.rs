@@ -20,6 +20,18 @@ use tonic::{Request, Response, Status, Streaming};
 use super::service::{Service, status_of};
 use super::statement::Query;
 
+/// arrow-flight's Flight SQL plumbing answers a message it cannot decode with an *internal* error
+/// quoting the decoder; for the caller it is an invalid argument, said plainly.
+fn undecodable(status: Status) -> Status {
+    let decoding = status.code() == tonic::Code::Internal
+        && (status.message().starts_with("ParseError") || status.message().contains("decode"));
+    if decoding {
+        Status::invalid_argument("not a valid Flight SQL message")
+    } else {
+        status
+    }
+}
+
 type Boxed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// The served service: authentication in front of [`Service`].
@@ -56,7 +68,9 @@ impl FlightService for Outer {
         if request.get_ref().r#type() == DescriptorType::Path {
             return self.0.table_info(&request).await.map(Response::new);
         }
-        FlightService::get_flight_info(&*self.0, request).await
+        FlightService::get_flight_info(&*self.0, request)
+            .await
+            .map_err(undecodable)
     }
 
     async fn poll_flight_info(&self, request: Request<FlightDescriptor>) -> Result<Response<PollInfo>, Status> {
@@ -94,17 +108,17 @@ impl FlightService for Outer {
 
     async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
         let request = self.0.authenticate(request)?;
-        FlightService::do_get(&*self.0, request).await
+        FlightService::do_get(&*self.0, request).await.map_err(undecodable)
     }
 
     async fn do_put(&self, request: Request<Streaming<FlightData>>) -> Result<Response<Self::DoPutStream>, Status> {
         let request = self.0.authenticate(request)?;
-        FlightService::do_put(&*self.0, request).await
+        FlightService::do_put(&*self.0, request).await.map_err(undecodable)
     }
 
     async fn do_action(&self, request: Request<Action>) -> Result<Response<Self::DoActionStream>, Status> {
         let request = self.0.authenticate(request)?;
-        FlightService::do_action(&*self.0, request).await
+        FlightService::do_action(&*self.0, request).await.map_err(undecodable)
     }
 
     async fn list_actions(&self, request: Request<Empty>) -> Result<Response<Self::ListActionsStream>, Status> {

@@ -250,7 +250,7 @@ async fn prepared_handles_are_their_callers_own() {
 }
 
 /// A fresh prepared statement's raw handle (the public client API hides it).
-async fn officer_handle(officer: &mut crate::common::Client) -> Vec<u8> {
+pub(crate) async fn officer_handle(officer: &mut crate::common::Client) -> Vec<u8> {
     let action = arrow_flight::Action::new(
         "CreatePreparedStatement",
         arrow_flight::sql::ActionCreatePreparedStatementRequest {
