@@ -13,7 +13,6 @@ mod limits;
 mod object_stores;
 mod policy;
 mod postgres;
-mod reference;
 mod scenarios;
 mod source_semantics;
 mod sources;

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use lienthong::datafusion::prelude::SessionContext;
 
 use crate::common::{as_, demo, lines, run};
-use crate::reference;
 
 /// The copy of what `principal` may see (built once per test run).
 pub async fn reference_of(principal: &str) -> SessionContext {
@@ -15,7 +14,11 @@ pub async fn reference_of(principal: &str) -> SessionContext {
     if let Some(ctx) = CACHE.lock().unwrap().get_or_insert_with(HashMap::new).get(principal) {
         return ctx.clone();
     }
-    let ctx = reference::context(principal).await;
+    let dir = crate::common::demo_dir();
+    let raw = lienthong_fuzz::oracle::raw_context(dir, crate::common::SECRET)
+        .await
+        .unwrap();
+    let ctx = lienthong_fuzz::oracle::copy(&raw, dir, principal).await.unwrap();
     CACHE
         .lock()
         .unwrap()
