@@ -53,6 +53,7 @@ use crate::barrier::{BarrierExec, Seal};
 use crate::error::SourceFailure;
 use crate::store::{self, ObjectStores};
 
+mod attribute;
 mod conform;
 
 /// How long an opened table (and its schema) is reused before the source is asked again.
@@ -554,6 +555,7 @@ impl TableProvider for Named {
                 None => Arc::clone(&self.schema),
             };
             let mut plan = conform::Conform::wrap(plan, declared, &self.source_name, &self.table);
+            plan = attribute::Attributed::wrap(plan, &self.source_name);
             if no_column {
                 plan = Arc::new(ProjectionExec::try_new(
                     Vec::<(Arc<dyn PhysicalExpr>, String)>::new(),
@@ -562,7 +564,7 @@ impl TableProvider for Named {
             }
             Arc::new(BarrierExec::new(plan, Seal::Source(self.source_name.clone())))
         } else {
-            plan
+            attribute::Attributed::wrap(plan, &self.source_name)
         })
     }
 }

@@ -10,7 +10,8 @@
 //! - the engine fails while running where the copy answers, even with the copy planned
 //!   without its logical optimizer (which may skip the failing work where the barrier keeps
 //!   it): a failure (whether it fails depends on rows the caller may not see);
-//! - the engine answers where the copy fails: a failure;
+//! - the engine answers where the copy cannot plan the query: a failure; where the copy fails
+//!   while running (with both plans), the engine skipped work the copy did: counted, not judged;
 //! - any error of the engine that shows a value only the raw data holds (or the name of a
 //!   hidden column), or an internal error or caught panic: a failure.
 //!

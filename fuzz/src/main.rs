@@ -120,16 +120,25 @@ async fn run(cli: Cli) -> Result<bool> {
             let started = std::time::Instant::now();
             let tallies = fuzzer.run(&plan).await?;
             println!(
-                "{:<20} {:>7} {:>9} {:>9} {:>8} {:>12} {:>9} {:>9}",
-                "principal", "tried", "answered", "unchecked", "refused", "failed alike", "too slow", "failures"
+                "{:<20} {:>7} {:>9} {:>9} {:>11} {:>8} {:>12} {:>9} {:>9}",
+                "principal",
+                "tried",
+                "answered",
+                "unchecked",
+                "copy failed",
+                "refused",
+                "failed alike",
+                "too slow",
+                "failures"
             );
             let mut failures = 0;
             for (principal, t) in &tallies {
                 println!(
-                    "{principal:<20} {:>7} {:>9} {:>9} {:>8} {:>12} {:>9} {:>9}",
+                    "{principal:<20} {:>7} {:>9} {:>9} {:>11} {:>8} {:>12} {:>9} {:>9}",
                     t.tried,
                     t.answered,
                     t.unchecked,
+                    t.copy_failed,
                     t.refused,
                     t.failed_alike,
                     t.too_slow,

@@ -62,7 +62,7 @@ impl Display for Outcome {
 pub enum Failure {
     /// Both answered, with different rows.
     WrongRows,
-    /// The engine answered where the copy could not.
+    /// The engine answered where the copy could not even plan the query.
     AnsweredWhereCopyFailed,
     /// The engine failed while running where the copy answered: whether it fails depends on rows
     /// the caller may not see.
@@ -140,6 +140,8 @@ pub struct Tally {
     pub answered: usize,
     /// Answered by the engine in an aggregate-only shape that the copy cannot express.
     pub unchecked: usize,
+    /// Answered by the engine where the copy failed while running (see [`Failure`]).
+    pub copy_failed: usize,
     /// Refused by the engine before running.
     pub refused: usize,
     /// Failed on both sides while running.
@@ -247,7 +249,12 @@ impl Fuzzer {
         let sql = query.to_string();
         let (governed, tables) = self.governed(p, &sql).await?;
         let copy_sql = match p.aggregate_only {
-            Some((k, aggregate_only)) if tables.iter().any(|t| aggregate_only.contains(&t.as_str())) => {
+            // The tables the engine read; none when it planned nothing to read (a contradiction
+            // in WHERE): then the ones the text names.
+            Some((k, aggregate_only))
+                if tables.iter().any(|t| aggregate_only.contains(&t.as_str()))
+                    || (tables.is_empty() && aggregate_only.iter().any(|t| sql.contains(t))) =>
+            {
                 guarded(query, k)
             }
             _ => Some(sql.clone()),
@@ -263,7 +270,7 @@ impl Fuzzer {
                 // plain context's optimizer can skip a failing expression, or get an answer wrong
                 // (DataFusion removes a sort on a grouping-set key it takes for a constant).
                 let differs = match (&governed, &copy) {
-                    (Outcome::Failed(_), Outcome::Rows(_)) => true,
+                    (Outcome::Failed(_), Outcome::Rows(_)) | (Outcome::Rows(_), Outcome::Failed(_)) => true,
                     (Outcome::Rows(got), Outcome::Rows(want)) => got != want,
                     _ => false,
                 };
@@ -362,6 +369,9 @@ impl Fuzzer {
                         tally.failures.push(found);
                     }
                     (None, Outcome::Rows(_)) if verdict.copy.is_none() => tally.unchecked += 1,
+                    (None, Outcome::Rows(_)) if matches!(verdict.copy, Some(Outcome::Failed(_))) => {
+                        tally.copy_failed += 1
+                    }
                     (None, Outcome::Rows(_)) => tally.answered += 1,
                     (None, Outcome::Refused(_)) => tally.refused += 1,
                     (None, Outcome::Failed(_)) => tally.failed_alike += 1,
@@ -425,6 +435,10 @@ fn judge(governed: &Outcome, copy: Option<&Outcome>, sql: &str, secrets: &HashSe
         // An aggregate-only shape the copy cannot express (the guard inside a set operation, a
         // DISTINCT, a derived table): counted as unchecked, not judged.
         (Outcome::Rows(_), None) => None,
+        // The copy failed while running (both of its plans) where the engine answered: the
+        // engine skipped work the copy did (an empty side of a set operation, a branch never
+        // taken), or the copy met a bug of its own. Not a leak: counted, not judged.
+        (Outcome::Rows(_), Some(Outcome::Failed(_))) => None,
         (Outcome::Rows(_), _) => Some(Failure::AnsweredWhereCopyFailed),
         (Outcome::Failed(_), Some(Outcome::Rows(_))) => Some(Failure::FailedOnHiddenRows),
         (Outcome::Failed(_), _) => None,

@@ -72,8 +72,8 @@ async fn a_fixed_seed_slice_finds_no_difference_and_the_known_reproductions_pass
     let mut report = String::new();
     for (principal, t) in &tallies {
         report.push_str(&format!(
-            "{principal}: {} tried, {} answered alike, {} unchecked, {} refused, {} failed alike, {} too slow\n",
-            t.tried, t.answered, t.unchecked, t.refused, t.failed_alike, t.too_slow
+            "{principal}: {} tried, {} answered alike, {} unchecked, {} copy failed, {} refused, {} failed alike, {} too slow\n",
+            t.tried, t.answered, t.unchecked, t.copy_failed, t.refused, t.failed_alike, t.too_slow
         ));
         for found in &t.failures {
             let text = std::fs::read_to_string(found.file.as_ref().unwrap()).unwrap();

@@ -60,19 +60,26 @@ pub fn open_with_audit(audit: &Path) -> (Catalog, PathBuf) {
     open_at(&demo_dir().join(lienthong_synth::CATALOG_FILE), audit)
 }
 
-fn open_at(catalog_file: &Path, audit: &Path) -> (Catalog, PathBuf) {
-    let audit = audit.to_owned();
-    let catalog = Catalog::open_with(
+/// The demo catalog writing to the audit log at `audit`, or why it could not be opened.
+pub fn try_open_with_audit(audit: &Path) -> Result<Catalog, String> {
+    try_open_at(&demo_dir().join(lienthong_synth::CATALOG_FILE), audit)
+}
+
+fn try_open_at(catalog_file: &Path, audit: &Path) -> Result<Catalog, String> {
+    Catalog::open_with(
         catalog_file,
         OpenOptions {
-            audit_path: Some(audit.clone()),
+            audit_path: Some(audit.to_owned()),
             pseudonym_secret: Some(PseudonymSecret::new(SECRET).unwrap()),
             today: Some(today()),
             ..OpenOptions::default()
         },
     )
-    .unwrap();
-    (catalog, audit)
+    .map_err(|e| e.to_string())
+}
+
+fn open_at(catalog_file: &Path, audit: &Path) -> (Catalog, PathBuf) {
+    (try_open_at(catalog_file, audit).unwrap(), audit.to_owned())
 }
 
 /// The demo catalog, with its own audit log.

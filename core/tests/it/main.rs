@@ -8,6 +8,7 @@ mod attacks;
 mod audit;
 mod common;
 mod composition;
+mod faults;
 mod generated;
 mod limits;
 mod object_stores;

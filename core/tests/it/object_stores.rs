@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::common::{as_, demo_dir, lines, open, run};
 
-const BUCKET: &str = "lienthong-demo";
+pub const BUCKET: &str = "lienthong-demo";
 
 /// A server from the test venv, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
 }
 
 impl Drop for Server {
@@ -37,11 +37,11 @@ fn venv_bin(name: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
+pub fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
     let port = free_port();
     let child = Command::new(venv_bin(program))
         .args(args(port))
@@ -60,7 +60,7 @@ fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
 
 /// Sends one HTTP request with the venv's Python (what object stores cannot do here: create
 /// buckets, upload without credentials). A body `@FILE` sends the file's bytes.
-fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
+pub fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
     let script = "import sys, json, urllib.request as u\n\
                   b = sys.argv[3]\n\
                   data = open(b[1:], 'rb').read() if b.startswith('@') else (b.encode() or None)\n\
@@ -80,7 +80,7 @@ fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
 }
 
 /// Uploads the demo's `population/` and `land/` files to `endpoint`'s bucket, one PUT each.
-fn upload(endpoint: &str, headers: &[(&str, &str)]) {
+pub fn upload(endpoint: &str, headers: &[(&str, &str)]) {
     for dir in ["population", "land"] {
         for entry in std::fs::read_dir(demo_dir().join(dir)).unwrap() {
             let path = entry.unwrap().path();
@@ -93,7 +93,7 @@ fn upload(endpoint: &str, headers: &[(&str, &str)]) {
 
 /// The demo catalog with its population and land sources moved to `scheme://BUCKET/` and the
 /// given options, written next to the demo data (the SQLite and reference sources stay local).
-fn catalog_in(scheme: &str, options: &[(&str, String)], land_prefix: &str) -> PathBuf {
+pub fn catalog_in(scheme: &str, options: &[(&str, String)], land_prefix: &str) -> PathBuf {
     let text = std::fs::read_to_string(demo_dir().join(lienthong_synth::CATALOG_FILE)).unwrap();
     let options: String = options.iter().map(|(k, v)| format!("      {k}: \"{v}\"\n")).collect();
     let moved = |text: String, dir: &str, prefix: &str| {

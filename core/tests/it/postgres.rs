@@ -78,11 +78,20 @@ impl Postgres {
             ],
         );
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = Self { dir, port };
+        server.resume();
+        server
+    }
+
+    /// Starts the server (again, after [`Postgres::crash`]) on its port.
+    pub fn resume(&self) {
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c log_statement=all -c fsync=off",
-            dir.display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c log_statement=all -c fsync=off",
+            self.port,
+            self.dir.display()
         );
-        let log = dir.join("server.log");
+        let data = self.dir.join("data");
+        let log = self.dir.join("server.log");
         pg(
             "pg_ctl",
             &[
@@ -96,7 +105,15 @@ impl Postgres {
                 "start",
             ],
         );
-        Self { dir, port }
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
+    pub fn crash(&self) {
+        let data = self.dir.join("data");
+        pg(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"],
+        );
     }
 
     /// Runs SQL through psql.
