@@ -7,6 +7,10 @@
 //! runs on a row the policy removes nor on the raw value of a masked column. Unused columns may be
 //! pruned through it: dropping a column changes neither which rows pass nor what the others show.
 
+mod lift;
+
+pub(crate) use lift::LiftSubqueryConditions;
+
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;

@@ -14,6 +14,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Optimizer;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_plan::{ExecutionPlan, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
@@ -95,15 +96,31 @@ impl Session {
             .with_config(config)
             .with_runtime_env(runtime.build_arc().unwrap_or_default())
             .with_default_features()
+            // Not `aggregate_statistics`: it answers an aggregate from its input's statistics and
+            // drops the input, barriers included (a count over a derived aggregate then failed
+            // the barrier check, closed); behind a barrier there are no statistics to use anyway.
+            .with_physical_optimizer_rules(
+                PhysicalOptimizer::new()
+                    .rules
+                    .into_iter()
+                    .filter(|r| r.name() != "aggregate_statistics")
+                    .collect(),
+            )
             .with_query_planner(Arc::new(GovernedQueryPlanner));
-        if inner.no_pushdown {
-            let rules = Optimizer::new()
-                .rules
-                .into_iter()
-                .filter(|r| r.name() != "push_down_filter")
-                .collect();
-            state = state.with_optimizer_rules(rules);
+        // The default rules, with conditions holding a subquery lifted back above the barriers
+        // right after the filter pushdown (`barrier::LiftSubqueryConditions`); without the
+        // pushdown at all when the catalog is opened with `no_pushdown`.
+        let mut rules = Vec::new();
+        for rule in Optimizer::new().rules {
+            let pushdown = rule.name() == "push_down_filter";
+            if !(pushdown && inner.no_pushdown) {
+                rules.push(rule);
+            }
+            if pushdown {
+                rules.push(Arc::new(crate::barrier::LiftSubqueryConditions) as _);
+            }
         }
+        state = state.with_optimizer_rules(rules);
         let state = state.build();
         let ctx = SessionContext::new_with_state(state);
         let binder = Arc::new(SessionStateBuilder::new().with_default_features().build());
