@@ -54,6 +54,15 @@ impl OptimizerRule for LiftSubqueryConditions {
             };
             let mut lifted = Vec::new();
             let input = barrier.input.clone().transform_down(|below| {
+                if let LogicalPlan::TableScan(mut scan) = below {
+                    // Pushed into the scan as well (a source taking filters).
+                    let (lift, keep): (Vec<Expr>, Vec<Expr>) =
+                        std::mem::take(&mut scan.filters).into_iter().partition(to_lift);
+                    scan.filters = keep;
+                    let changed = !lift.is_empty();
+                    lifted.extend(lift);
+                    return Ok(Transformed::new_transformed(LogicalPlan::TableScan(scan), changed));
+                }
                 let LogicalPlan::Filter(filter) = below else {
                     return Ok(Transformed::no(below));
                 };
@@ -69,6 +78,7 @@ impl OptimizerRule for LiftSubqueryConditions {
                     None => Arc::unwrap_or_clone(filter.input),
                 }))
             })?;
+            lifted.dedup();
             let Some(predicate) = conjunction(lifted) else {
                 return Ok(Transformed::no(node));
             };
