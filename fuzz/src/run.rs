@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::compare::{revealed, rows, values};
 use crate::generate::{self, Model};
 use crate::oracle;
-use crate::sql::{Expr, Group, Query};
+use crate::sql::{Expr, Group, Query, Source};
 
 /// The demo principals and the purpose each declares.
 pub const PRINCIPALS: &[(&str, Option<&str>)] = &[
@@ -255,7 +255,7 @@ impl Fuzzer {
                 if tables.iter().any(|t| aggregate_only.contains(&t.as_str()))
                     || (tables.is_empty() && aggregate_only.iter().any(|t| sql.contains(t))) =>
             {
-                guarded(query, k)
+                guarded(query, k, aggregate_only)
             }
             _ => Some(sql.clone()),
         };
@@ -445,9 +445,18 @@ fn judge(governed: &Outcome, copy: Option<&Outcome>, sql: &str, secrets: &HashSe
     }
 }
 
-/// `query` with `HAVING count(*) >= k` on its top-level aggregate (`None`: it has none).
-fn guarded(query: &Query, k: u64) -> Option<String> {
+/// `query` with `HAVING count(*) >= k` on its top-level aggregate, when that aggregate reads an
+/// aggregate-only table directly (`None`: it has none; the guard then sits deeper, on an
+/// aggregate the copy's SQL cannot reach with a `HAVING`).
+fn guarded(query: &Query, k: u64, tables: &[&str]) -> Option<String> {
     let Query::Select(select) = query else { return None };
+    let direct = select
+        .from
+        .iter()
+        .any(|f| matches!(&f.source, Source::Table(name) if tables.contains(&name.as_str())));
+    if !direct {
+        return None;
+    }
     let aggregates = select.items.iter().any(|i| matches!(i, Expr::Aggregate { .. }));
     if matches!(select.group, Group::None) && !aggregates {
         return None;
