@@ -109,6 +109,7 @@ pub(crate) fn enforce(plan: LogicalPlan) -> Result<LogicalPlan> {
         .map_err(|e| Error::Internal(e.to_string()))?
         .data;
     refuse_unaggregated(&plan, false)?;
+    refuse_scalar_subqueries(&plan)?;
     plan.transform_up_with_subqueries(|node| {
         let LogicalPlan::Aggregate(aggregate) = &node else {
             return Ok(Transformed::no(node));
@@ -128,6 +129,41 @@ pub(crate) fn enforce(plan: LogicalPlan) -> Result<LogicalPlan> {
         }
         other => Error::Internal(other.to_string()),
     })
+}
+
+/// A scalar subquery that aggregates an aggregate-only table is refused: when its one group is
+/// suppressed it has no row, and the rewrite DataFusion makes of it (a join that restores
+/// `count`'s 0 for an empty input) then fails on a NULL it declared impossible.
+fn refuse_scalar_subqueries(plan: &LogicalPlan) -> Result<()> {
+    let mut found = None;
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let Expr::ScalarSubquery(subquery) = e {
+                    subquery.subquery.apply_with_subqueries(|n| {
+                        if let LogicalPlan::Aggregate(a) = n
+                            && let Some((_, table)) = protected_input(&a.input)
+                        {
+                            found = Some(table);
+                            return Ok(TreeNodeRecursion::Stop);
+                        }
+                        Ok(TreeNodeRecursion::Continue)
+                    })?;
+                    if found.is_some() {
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    match found {
+        Some(table) => Err(Error::Denied(format!(
+            "{table} may only be aggregated in the query or a derived table, not in a scalar subquery"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether `aggregate` (over a protected input) has an allowed shape; the denial says why not.
