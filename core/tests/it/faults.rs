@@ -12,9 +12,9 @@ use lienthong::{Catalog, OpenOptions};
 use serde_json::json;
 
 use crate::common::{as_, open, row_count, run};
-use crate::object_stores::{BUCKET, catalog_in, http, start, upload};
+use crate::object_stores::{catalog_in, s3_with_demo};
 use crate::postgres::Postgres;
-use crate::sources::probe_catalog;
+use crate::sources::{people_table, probe_catalog};
 
 const ROWS: u64 = 1_000_000;
 
@@ -42,17 +42,6 @@ fn outcomes(audit: &Path) -> Vec<(String, String)> {
 /// A catalog over a PostgreSQL table of a million people and a small SQLite one, both readable
 /// by `analyst` for rows of its region.
 fn people_catalog(dir: &Path, pg_port: u16) -> Catalog {
-    let table = |source: &str, remote: &str| {
-        json!({
-            "source": source, "remote_name": remote, "classification": "shared",
-            "description": { "vi": "Người", "en": "People" },
-            "columns": [
-                { "name": "name", "type": "string", "primary_key": true },
-                { "name": "region", "type": "string" },
-                { "name": "note", "type": "string" }
-            ]
-        })
-    };
     let grant = |table: &str| {
         json!({ "table": table, "to": { "principals": ["analyst"] }, "purposes": ["check"],
                 "columns": ["name", "region", "note"], "row_filter": "region = principal.region" })
@@ -72,9 +61,9 @@ fn people_catalog(dir: &Path, pg_port: u16) -> Catalog {
             },
             "databases": {
                 "pgdb": { "owner": "000.00.00.G12", "description": { "vi": "PG", "en": "PG" },
-                          "tables": { "people": table("pg", "public.people") } },
+                          "tables": { "people": people_table("pg", "public.people") } },
                 "litedb": { "owner": "000.00.00.G12", "description": { "vi": "SQLite", "en": "SQLite" },
-                            "tables": { "people": table("lite", "people") } }
+                            "tables": { "people": people_table("lite", "people") } }
             },
             "grants": { "pg-people": grant("pgdb.people"), "lite-people": grant("litedb.people") }
         }),
@@ -162,22 +151,7 @@ async fn postgres_stopped_mid_query_fails_that_query_and_the_node_recovers_when_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_s3_server_gone_between_planning_and_reading_fails_the_query_naming_the_source() {
-    let moto = start("moto_server", |port| {
-        vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]
-    });
-    let endpoint = format!("http://127.0.0.1:{}", moto.port);
-    let public = [
-        ("x-amz-acl", "public-read"),
-        ("content-type", "application/octet-stream"),
-    ];
-    http("PUT", &format!("{endpoint}/{BUCKET}"), "", &public);
-    upload(&endpoint, &public);
-    let options = [
-        ("aws_endpoint", endpoint.clone()),
-        ("aws_allow_http", "true".to_owned()),
-        ("aws_region", "us-east-1".to_owned()),
-        ("aws_skip_signature", "true".to_owned()),
-    ];
+    let (moto, options) = s3_with_demo();
     let (catalog, audit) = open(&catalog_in("s3", &options, "land"));
     let owner = as_(&catalog, "population-owner");
     let whole = row_count(&run(&owner, "SELECT * FROM population.citizens").await.unwrap());

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{as_, demo_dir, lines, open, run};
 
-pub const BUCKET: &str = "lienthong-demo";
+const BUCKET: &str = "lienthong-demo";
 
 /// A server from the test venv, killed when dropped.
 pub struct Server {
@@ -41,7 +41,7 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-pub fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
+fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
     let port = free_port();
     let child = Command::new(venv_bin(program))
         .args(args(port))
@@ -60,7 +60,7 @@ pub fn start(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
 
 /// Sends one HTTP request with the venv's Python (what object stores cannot do here: create
 /// buckets, upload without credentials). A body `@FILE` sends the file's bytes.
-pub fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
+fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
     let script = "import sys, json, urllib.request as u\n\
                   b = sys.argv[3]\n\
                   data = open(b[1:], 'rb').read() if b.startswith('@') else (b.encode() or None)\n\
@@ -80,7 +80,7 @@ pub fn http(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) {
 }
 
 /// Uploads the demo's `population/` and `land/` files to `endpoint`'s bucket, one PUT each.
-pub fn upload(endpoint: &str, headers: &[(&str, &str)]) {
+fn upload(endpoint: &str, headers: &[(&str, &str)]) {
     for dir in ["population", "land"] {
         for entry in std::fs::read_dir(demo_dir().join(dir)).unwrap() {
             let path = entry.unwrap().path();
@@ -160,14 +160,13 @@ async fn failure(catalog_file: &Path) -> String {
     run(&session, "SELECT count(*) FROM land.parcels").await.unwrap_err()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_sources_give_the_same_governed_answers_as_local_files() {
+/// A moto server holding the demo's population and land files in a public-read bucket, and the
+/// catalog options that read it unsigned (a catalog may not hold keys in clear).
+pub fn s3_with_demo() -> (Server, [(&'static str, String); 4]) {
     let moto = start("moto_server", |port| {
         vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]
     });
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
-    // The catalog may not hold keys in clear: the bucket and its objects are public-read, and
-    // the catalog's sources read unsigned.
     let public = [
         ("x-amz-acl", "public-read"),
         ("content-type", "application/octet-stream"),
@@ -175,11 +174,17 @@ async fn s3_sources_give_the_same_governed_answers_as_local_files() {
     http("PUT", &format!("{endpoint}/{BUCKET}"), "", &public);
     upload(&endpoint, &public);
     let options = [
-        ("aws_endpoint", endpoint.clone()),
+        ("aws_endpoint", endpoint),
         ("aws_allow_http", "true".to_owned()),
         ("aws_region", "us-east-1".to_owned()),
         ("aws_skip_signature", "true".to_owned()),
     ];
+    (moto, options)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_sources_give_the_same_governed_answers_as_local_files() {
+    let (_moto, options) = s3_with_demo();
 
     assert_same_as_local(&catalog_in("s3", &options, "land")).await;
 

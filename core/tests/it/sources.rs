@@ -58,6 +58,19 @@ fn values() -> Vec<String> {
     values
 }
 
+/// The probe's `people` table (name, region, note) of `source`, named `remote` there.
+pub fn people_table(source: &str, remote: &str) -> serde_json::Value {
+    json!({
+        "source": source, "remote_name": remote, "classification": "shared",
+        "description": { "vi": "Người", "en": "People" },
+        "columns": [
+            { "name": "name", "type": "string", "primary_key": true },
+            { "name": "region", "type": "string" },
+            { "name": "note", "type": "string" }
+        ]
+    })
+}
+
 fn catalog_json(pg_port: u16) -> serde_json::Value {
     let principals: serde_json::Map<String, serde_json::Value> = values()
         .iter()
@@ -70,17 +83,6 @@ fn catalog_json(pg_port: u16) -> serde_json::Value {
         })
         .collect();
     let names: Vec<String> = (0..values().len()).map(|i| format!("p{i}")).collect();
-    let table = |source: &str, remote: &str| {
-        json!({
-            "source": source, "remote_name": remote, "classification": "shared",
-            "description": { "vi": "Người", "en": "People" },
-            "columns": [
-                { "name": "name", "type": "string", "primary_key": true },
-                { "name": "region", "type": "string" },
-                { "name": "note", "type": "string" }
-            ]
-        })
-    };
     let grant = |table: &str| {
         json!({
             "table": table, "to": { "principals": names }, "purposes": ["check"],
@@ -99,11 +101,11 @@ fn catalog_json(pg_port: u16) -> serde_json::Value {
         },
         "databases": {
             "pgdb": { "owner": "000.00.00.G12", "description": { "vi": "PG", "en": "PG" },
-                      "tables": { "people": table("pg", "public.people") } },
+                      "tables": { "people": people_table("pg", "public.people") } },
             "litedb": { "owner": "000.00.00.G12", "description": { "vi": "SQLite", "en": "SQLite" },
-                        "tables": { "people": table("lite", "people") } },
+                        "tables": { "people": people_table("lite", "people") } },
             "downdb": { "owner": "000.00.00.G12", "description": { "vi": "Hỏng", "en": "Down" },
-                        "tables": { "people": table("down", "public.people") } }
+                        "tables": { "people": people_table("down", "public.people") } }
         },
         "grants": { "pg-people": grant("pgdb.people"), "lite-people": grant("litedb.people"), "down-people": grant("downdb.people") }
         }),
