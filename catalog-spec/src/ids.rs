@@ -146,6 +146,18 @@ pub fn is_key_name(id: &str) -> bool {
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
 }
 
+/// The prefix of a node's public key as catalogs write it.
+pub const NODE_KEY_PREFIX: &str = "ed25519:";
+
+/// The 32 bytes of a node's public key written `ed25519:<base64url>` (as `lienthong node-key`
+/// prints it), if `text` is one.
+pub fn node_public_key(text: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let encoded = text.strip_prefix(NODE_KEY_PREFIX)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    bytes.try_into().ok()
+}
+
 /// Whether `tag` is a dotted tag such as `pii.basic` or `identifier.citizen`.
 pub fn is_tag(tag: &str) -> bool {
     !tag.is_empty() && tag.split('.').all(is_sql_name)

@@ -34,13 +34,14 @@ mod write;
 pub use diagnostic::{Diagnostic, Diagnostics, FieldPath, ProblemKind, Segment};
 pub use error::{Error, Result};
 pub use ids::{
-    AGENCY_CODE_PATTERN, AgencyCode, CURRENT_VERSION, FormatVersion, is_env_name, is_key_name, is_sql_name, is_tag,
+    AGENCY_CODE_PATTERN, AgencyCode, CURRENT_VERSION, FormatVersion, NODE_KEY_PREFIX, is_env_name, is_key_name,
+    is_sql_name, is_tag, node_public_key,
 };
 pub use load::{CatalogFile, load, parse_str};
 pub use model::{
     Agency, AggregateOnly, AttributeValue, Catalog, Classification, ClientCertificate, Column, ColumnType, Combine,
-    Credential, Database, EnvRef, Generalization, Grant, Mask, Node, OptionValue, PostgresConnection, Principal,
-    Purpose, Selector, Source, SourceKind, SslMode, Table, TagRule, Text, TokenIssuer,
+    Credential, Database, EnvRef, Generalization, Grant, Mask, Node, NodeTls, OptionValue, Peer, PostgresConnection,
+    Principal, Purpose, Selector, Source, SourceKind, SslMode, Table, TagRule, Text, TokenIssuer,
 };
 pub use schema::json_schema;
 pub use validate::PUBLIC_PRINCIPAL;

@@ -262,6 +262,7 @@ fn read_entries(instance: &Json, readable: &Json) -> (Catalog, Declared) {
         name: String::new(),
         agency: crate::AgencyCode::placeholder(),
         audit_log: None,
+        key: None,
         description: None,
     });
     let mut catalog = Catalog {
@@ -270,6 +271,7 @@ fn read_entries(instance: &Json, readable: &Json) -> (Catalog, Declared) {
         agencies: read_map(section("agencies")),
         purposes: read_map(section("purposes")),
         principals: read_map(section("principals")),
+        peers: read_map(section("peers")),
         token_issuers: read_map(section("token_issuers")),
         sources: read_map(section("sources")),
         databases: Default::default(),

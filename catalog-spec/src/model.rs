@@ -36,6 +36,10 @@ pub struct Catalog {
     /// The id `public` is reserved for the anonymous principal and is never declared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub principals: BTreeMap<String, Principal>,
+    /// Other lienthong nodes that may call this one on behalf of their callers, keyed by the
+    /// peer's node name (the issuer of its assertions), with what each may speak for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub peers: BTreeMap<String, Peer>,
     /// Identity providers whose signed JSON Web Tokens the Flight SQL server accepts as bearer
     /// tokens, keyed by a name of your choice (e.g. `quangninh-sso`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -78,7 +82,42 @@ pub struct Node {
     /// Default: `audit/audit.jsonl` next to the catalog file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_log: Option<String>,
+    /// The node's signing key: an Ed25519 private key in a PKCS#8 PEM file (`lienthong node-key`
+    /// makes one), relative to the catalog file unless absolute. It signs the assertions this node
+    /// sends with the queries it forwards to other nodes; peers pin its public key. A file, never
+    /// the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// What the node is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// Another node that may call this one, speaking for its own callers (a provincial LGSP for the
+/// province's agencies). A call from it carries an assertion signed with its key; this node then
+/// plans the query as the asserted caller under its own grants, which select such callers with
+/// `to.peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    /// The peer's public key as `lienthong node-key` prints it: `ed25519:` and the 32-byte key in
+    /// base64url.
+    pub public_key: String,
+    /// Agencies the peer may speak for; each also covers its sub-units declared here.
+    #[schemars(length(min = 1))]
+    pub agencies: Vec<AgencyCode>,
+    /// Purposes the peer may assert.
+    #[schemars(length(min = 1))]
+    pub purposes: Vec<String>,
+    /// Principal attributes the peer may assert (they bind `principal.<name>` in row filters of
+    /// grants to its callers). An assertion carrying any other attribute is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// Mutual TLS: when given, the peer's calls must come over a connection whose client
+    /// certificate is one of these (by SHA-256 fingerprint or common name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<ClientCertificate>,
+    /// Who the peer is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
 }
@@ -235,8 +274,9 @@ pub enum SourceKind {
     Sqlite,
     /// A PostgreSQL database.
     Postgres,
-    /// A remote lienthong node (or any Flight SQL server).
-    Flightsql,
+    /// Another lienthong node, over Flight SQL: the owner's node, which answers under its own
+    /// policy for the caller this node asserts.
+    Node,
 }
 
 impl SourceKind {
@@ -254,21 +294,22 @@ impl fmt::Display for SourceKind {
             Self::Json => "json",
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
-            Self::Flightsql => "flightsql",
+            Self::Node => "node",
         })
     }
 }
 
 /// Where data lives. Which fields apply depends on `kind`:
 /// files (`parquet`, `csv`, `json`) take `url` and `options`; `sqlite` takes `path`;
-/// `postgres` takes `connection`; `flightsql` takes `url` and `token_env`.
+/// `postgres` takes `connection`; `node` takes `url`, `node`, `public_key` and optionally
+/// `attributes` and `tls`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// The kind of source.
     pub kind: SourceKind,
     /// Files: a directory URL (`file://`, `s3://`, `gs://`, `az://`) or a path relative to the
-    /// catalog file. Flight SQL: `grpc://host:port` or `grpc+tls://host:port`.
+    /// catalog file. A node: `grpc://host:port` or `grpc+tls://host:port`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// SQLite: the database file, relative to the catalog file unless absolute.
@@ -281,15 +322,44 @@ pub struct Source {
     /// `{ env: VAR }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, OptionValue>,
-    /// Flight SQL: environment variable holding the bearer token this node presents.
+    /// A node: its name (the audience of this node's assertions; its `node.name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_env: Option<String>,
+    pub node: Option<String>,
+    /// A node: its pinned public key (`ed25519:…`, as `lienthong node-key` prints it). The node
+    /// signs its acceptance of each call; an answer not signed with this key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// A node: the caller's attributes that travel in the assertion (the owner binds them in its
+    /// row filters); no attribute travels unless listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// A node at a `grpc+tls://` URL: the CA that signs its certificate and, for mutual TLS, this
+    /// node's client certificate and key (PEM files, relative to the catalog file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<NodeTls>,
     /// How long a fetched remote or relational schema stays cached, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_cache_ttl_seconds: Option<u64>,
     /// What the source is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
+}
+
+/// TLS towards another node. Files are PEM, relative to the catalog file unless absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTls {
+    /// The CA certificate that signs the node's server certificate.
+    pub ca: String,
+    /// This node's client certificate (mutual TLS); given with `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The private key of `certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The name the server certificate is issued to, when it is not the URL's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 /// A PostgreSQL connection. No password here: `password_env` names where it is.
@@ -486,12 +556,21 @@ pub struct Selector {
     /// Attribute values the principal must have.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, AttributeValue>,
+    /// Callers arriving through these peer nodes (names in `peers`), as the peer asserts them:
+    /// `agencies`, `roles` and `attributes` then match the asserted values. A selector without
+    /// `peers` selects only this node's own principals, and one with `peers` only remote callers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
 }
 
 impl Selector {
     /// Whether no condition is given (such a selector is rejected in grants).
     pub fn is_empty(&self) -> bool {
-        self.principals.is_empty() && self.agencies.is_empty() && self.roles.is_empty() && self.attributes.is_empty()
+        self.principals.is_empty()
+            && self.agencies.is_empty()
+            && self.roles.is_empty()
+            && self.attributes.is_empty()
+            && self.peers.is_empty()
     }
 }
 

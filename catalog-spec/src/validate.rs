@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::row_filter;
 
+mod federation;
 mod identity;
 
 /// The principal id reserved for anonymous callers.
@@ -44,6 +45,7 @@ pub(crate) fn check(catalog: &Catalog, declared: &Declared) -> Vec<Problem> {
     v.principals();
     v.certificates();
     v.token_issuers();
+    v.peers();
     v.sources();
     v.databases();
     v.grants();
@@ -227,13 +229,19 @@ impl<'a> Validator<'a> {
             ("path", source.path.is_some()),
             ("connection", source.connection.is_some()),
             ("options", !source.options.is_empty()),
-            ("token_env", source.token_env.is_some()),
+            ("node", source.node.is_some()),
+            ("public_key", source.public_key.is_some()),
+            ("attributes", !source.attributes.is_empty()),
+            ("tls", source.tls.is_some()),
         ];
         let (required, allowed): (&[&str], &[&str]) = match kind {
             SourceKind::Parquet | SourceKind::Csv | SourceKind::Json => (&["url"], &["url", "options"]),
             SourceKind::Sqlite => (&["path"], &["path"]),
             SourceKind::Postgres => (&["connection"], &["connection"]),
-            SourceKind::Flightsql => (&["url"], &["url", "token_env"]),
+            SourceKind::Node => (
+                &["url", "node", "public_key"],
+                &["url", "node", "public_key", "attributes", "tls"],
+            ),
         };
         for (field, is_present) in present {
             if is_present && !allowed.contains(&field) {
@@ -264,8 +272,8 @@ impl<'a> Validator<'a> {
         {
             self.env_name(env, path.key("connection").key("password_env"));
         }
-        if let Some(env) = &source.token_env {
-            self.env_name(env, path.key("token_env"));
+        if kind == SourceKind::Node {
+            self.node_source(source, path);
         }
         for (option, value) in &source.options {
             if let OptionValue::Env(env) = value {
@@ -423,9 +431,12 @@ impl<'a> Validator<'a> {
         catalog.databases.get(db)?.tables.get(table)
     }
 
-    /// The declared principals a selector matches.
+    /// The declared principals a selector matches (none for a selector of remote callers).
     fn matches(&self, selector: &Selector) -> Vec<&'a str> {
         let catalog: &'a Catalog = self.catalog;
+        if !selector.peers.is_empty() {
+            return Vec::new();
+        }
         catalog
             .principals
             .iter()
@@ -463,8 +474,12 @@ impl<'a> Validator<'a> {
             self.report(
                 ProblemKind::MissingField,
                 path.clone(),
-                "say who: give at least one of principals, agencies, roles, attributes",
+                "say who: give at least one of principals, agencies, roles, attributes, peers",
             );
+            return;
+        }
+        if !selector.peers.is_empty() {
+            self.remote_selector(selector, path);
             return;
         }
         for (i, id) in selector.principals.iter().enumerate() {
@@ -650,6 +665,23 @@ impl<'a> Validator<'a> {
                     ProblemKind::InvalidRowFilter,
                     path.clone(),
                     format!("table `{}` has no column `{column}`", grant.table),
+                );
+            }
+        }
+        for peer in grant
+            .to
+            .peers
+            .iter()
+            .filter_map(|p| self.catalog.peers.get_key_value(p))
+        {
+            for attribute in refs.attributes.iter().filter(|a| !peer.1.attributes.contains(a)) {
+                self.report(
+                    ProblemKind::InvalidRowFilter,
+                    path.clone(),
+                    format!(
+                        "`principal.{attribute}`: peer `{}` may not assert attribute `{attribute}`",
+                        peer.0
+                    ),
                 );
             }
         }

@@ -280,10 +280,10 @@ const CASES: &[Case] = &[
     Case {
         name: "password inside a URL",
         slot: "{sources}",
-        text: "  remote:\n    kind: flightsql\n    url: grpc://admin:s3cret@node.example:50051 #!",
+        text: "  remote:\n    kind: parquet\n    url: s3://admin:s3cret@bucket/population #!",
         kind: ProblemKind::ClearSecret,
         path: "sources.remote.url",
-        at: "grpc://",
+        at: "s3://",
     },
     Case {
         name: "object-store secret in clear",
@@ -372,6 +372,38 @@ const CASES: &[Case] = &[
         kind: ProblemKind::Duplicate,
         path: "principals.deputy.certificates[0].common_name",
         at: "officer.example",
+    },
+    Case {
+        name: "a peer's key that is not an Ed25519 key",
+        slot: "{extra}",
+        text: "peers:\n  hanoi_lgsp:\n    public_key: rsa:AAAA #!\n    agencies: [\"000.00.70.H26\"]\n    purposes: [tthc]",
+        kind: ProblemKind::InvalidValue,
+        path: "peers.hanoi_lgsp.public_key",
+        at: "rsa:AAAA",
+    },
+    Case {
+        name: "a peer speaking for an undeclared agency",
+        slot: "{extra}",
+        text: "peers:\n  hanoi_lgsp:\n    public_key: ed25519:3jhNVAUlH5gscv_C8W50qv5IoSRX0I0ksqVWlG5cTvE\n    agencies: [\"000.00.00.G12\"] #!\n    purposes: [tthc]",
+        kind: ProblemKind::UnknownReference,
+        path: "peers.hanoi_lgsp.agencies[0]",
+        at: "\"000.00.00.G12",
+    },
+    Case {
+        name: "a grant to an undeclared peer",
+        slot: "{grants}",
+        text: "  via-peer:\n    table: population.citizens\n    to: { peers: [nobody] } #!\n    purposes: [tthc]\n    columns: [citizen_id]",
+        kind: ProblemKind::UnknownReference,
+        path: "grants.via-peer.to.peers[0]",
+        at: "nobody",
+    },
+    Case {
+        name: "a row filter on an attribute the peer may not assert",
+        slot: "{grants}",
+        text: "  via-peer:\n    table: population.citizens\n    to: { peers: [hanoi_lgsp] }\n    purposes: [tthc]\n    columns: [citizen_id]\n    row_filter: current_ward_code = principal.ward #!\npeers:\n  hanoi_lgsp:\n    public_key: ed25519:3jhNVAUlH5gscv_C8W50qv5IoSRX0I0ksqVWlG5cTvE\n    agencies: [\"000.00.70.H26\"]\n    purposes: [tthc]",
+        kind: ProblemKind::InvalidRowFilter,
+        path: "grants.via-peer.row_filter",
+        at: "current_ward_code",
     },
 ];
 
@@ -523,4 +555,40 @@ fn a_missing_file_is_an_io_error_naming_it() {
     let error = lienthong_spec::load("/nonexistent/catalog.yaml").expect_err("missing");
     assert!(error.diagnostics().is_none());
     assert!(error.to_string().contains("/nonexistent/catalog.yaml"), "{error}");
+}
+
+/// A node that calls another node signs its calls, and pins the other node's key.
+#[test]
+fn a_node_source_needs_the_node_key_and_the_peer_key() {
+    let text = BASE
+        .replace(
+            "{sources}",
+            "  national:\n    kind: node\n    url: grpc://127.0.0.1:50051\n    node: national",
+        )
+        .replace("{principals}", "")
+        .replace("{tables}", "")
+        .replace("{grants}", "")
+        .replace("{extra}", "");
+    let error = parse_str(&text, "case.yaml").expect_err("two problems");
+    let found: Vec<(String, usize, String)> = error
+        .diagnostics()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| (d.path.to_string(), d.line, d.message.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "node".to_owned(),
+                2,
+                "source `national` is another node: this node needs `key` to sign its calls".to_owned()
+            ),
+            (
+                "sources.national".to_owned(),
+                24,
+                "a node source needs `public_key`".to_owned()
+            ),
+        ]
+    );
 }

@@ -12,7 +12,10 @@ fn source(url: &str, options: &[(&str, OptionValue)]) -> Source {
         path: None,
         connection: None,
         options: options.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
-        token_env: None,
+        node: None,
+        public_key: None,
+        attributes: Vec::new(),
+        tls: None,
         schema_cache_ttl_seconds: None,
         description: None,
     }

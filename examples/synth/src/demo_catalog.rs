@@ -473,7 +473,10 @@ fn file_source(url: &str, vi: &str, en: &str) -> Source {
         path: None,
         connection: None,
         options: BTreeMap::new(),
-        token_env: None,
+        node: None,
+        public_key: None,
+        attributes: Vec::new(),
+        tls: None,
         schema_cache_ttl_seconds: None,
         description: Some(text(vi, en)),
     }
@@ -568,6 +571,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
             name: "demo".into(),
             agency: code("000.00.00.G01"),
             audit_log: None,
+            key: None,
             description: Some(text(
                 "Nút trình diễn lienthong với dữ liệu tổng hợp",
                 "lienthong demo node with synthetic data",
@@ -576,6 +580,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
         agencies,
         purposes,
         principals,
+        peers: BTreeMap::new(),
         token_issuers: BTreeMap::new(),
         sources,
         databases,
