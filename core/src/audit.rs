@@ -70,6 +70,9 @@ pub struct Event {
     /// Declared purpose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// For a caller another node asserts: that node and the correlation id it audits under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
     /// The SQL, with literals that could be personal data replaced by `?`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
@@ -86,6 +89,9 @@ pub struct Event {
     /// Grants and tag rules applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
+    /// Sub-queries sent to other nodes (what this node asked, and on completion what came back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_calls: Vec<RemoteCall>,
     /// Rows returned (completion records).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
@@ -97,6 +103,29 @@ pub struct Event {
     /// Why it was denied or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The node a remote caller arrived through, as the owner node audits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The peer node.
+    pub node: String,
+    /// The correlation id the peer audits the same query under.
+    pub correlation_id: String,
+}
+
+/// A sub-query this node sent to another node, as the calling node audits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteCall {
+    /// The owner node called.
+    pub node: String,
+    /// The correlation id (the same in the owner's record).
+    pub correlation_id: String,
+    /// SHA-256 (hex) of the SQL sent, as signed in the assertion.
+    pub sql_sha256: String,
+    /// Rows received (completion records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 #[derive(Debug)]

@@ -297,7 +297,10 @@ impl QueryPlanner for GovernedQueryPlanner {
         logical_plan: &LogicalPlan,
         session_state: &dyn datafusion::catalog::Session,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(BarrierPlanner)])
+        DefaultPhysicalPlanner::with_extension_planners(vec![
+            Arc::new(BarrierPlanner),
+            Arc::new(crate::remote::RemotePlanner),
+        ])
             .create_physical_plan(logical_plan, session_state)
             .await
     }
@@ -308,5 +311,5 @@ pub(crate) fn count_barrier_execs(plan: &Arc<dyn ExecutionPlan>) -> usize {
     let own = plan
         .downcast_ref::<BarrierExec>()
         .map_or(0, |b| usize::from(matches!(b.seal, Seal::Policy(_))));
-    own + plan.children().into_iter().map(count_barrier_execs).sum::<usize>()
+    own + crate::remote::absorbed_barriers(plan) + plan.children().into_iter().map(count_barrier_execs).sum::<usize>()
 }

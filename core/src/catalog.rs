@@ -11,6 +11,7 @@ use lienthong_spec::PUBLIC_PRINCIPAL;
 use crate::audit::{AuditLog, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::mask::PseudonymSecret;
+use crate::node::{Call, NodeKey, PresentedCertificate, Replays};
 use crate::session::Session;
 use crate::source::Sources;
 
@@ -26,7 +27,7 @@ pub struct Limits {
 }
 
 /// How to open a catalog; every field has a default.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct OpenOptions {
     /// The audit log file. Default: the catalog's `node.audit_log`, else `audit/audit.jsonl` next
     /// to the catalog file.
@@ -41,6 +42,9 @@ pub struct OpenOptions {
     /// Evaluate row policies in the engine instead of sending them to the sources. For comparing
     /// results with and without pushdown; slower, never less safe.
     pub no_pushdown: bool,
+    /// How sub-queries reach other nodes (`node` sources). `lienthong-server` provides the Flight
+    /// SQL one; without it, queries over another node's tables fail, naming the source.
+    pub transport: Option<Arc<dyn crate::remote::Transport>>,
 }
 
 pub(crate) struct Inner {
@@ -52,6 +56,11 @@ pub(crate) struct Inner {
     pub today: Option<NaiveDate>,
     pub limits: Limits,
     pub no_pushdown: bool,
+    /// The node's signing key, when the catalog names one.
+    pub node_key: Option<NodeKey>,
+    /// Assertion ids already accepted from peers.
+    pub replays: Replays,
+    pub transport: Option<Arc<dyn crate::remote::Transport>>,
 }
 
 impl Inner {
@@ -79,6 +88,18 @@ impl Inner {
 #[derive(Clone)]
 pub struct Catalog {
     pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("audit_path", &self.audit_path)
+            .field("today", &self.today)
+            .field("limits", &self.limits)
+            .field("no_pushdown", &self.no_pushdown)
+            .field("transport", &self.transport.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Catalog {
@@ -110,6 +131,10 @@ impl Catalog {
                 Some(path) => base_dir.join(path),
                 None => base_dir.join("audit").join("audit.jsonl"),
             });
+        let node_key = match &file.catalog.node.key {
+            Some(key) => Some(NodeKey::read(&base_dir.join(key))?),
+            None => None,
+        };
         let spec = Arc::new(file.catalog);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -121,6 +146,9 @@ impl Catalog {
                 today: options.today,
                 limits: options.limits,
                 no_pushdown: options.no_pushdown,
+                node_key,
+                replays: Replays::default(),
+                transport: options.transport,
             }),
         })
     }
@@ -190,6 +218,55 @@ impl Catalog {
             return Err(self.deny_session(principal, purpose, "unknown principal or wrong credential"));
         }
         self.session(principal, purpose)
+    }
+
+    /// The node's public key (`ed25519:…`), for the catalogs of the nodes that pin it.
+    pub fn node_public_key(&self) -> Option<&str> {
+        self.inner.node_key.as_ref().map(NodeKey::public_key)
+    }
+
+    /// Verifies the assertion of a call from a peer node (see [`crate::node`]): signature with
+    /// the peer's pinned key, audience, expiry, single use, the client certificate when the peer
+    /// is pinned to one, and that the peer may speak for the agency, purpose and attributes it
+    /// asserts. A refusal is audited with its reason and answered without it.
+    pub fn verify_call(&self, assertion: &str, certificate: Option<&PresentedCertificate>) -> Result<Call> {
+        let now = crate::session::unix_seconds().max(0).cast_unsigned();
+        crate::node::verify_assertion(&self.inner.spec, &self.inner.replays, assertion, certificate, now).map_err(
+            |reason| {
+                let error = Error::Denied("the calling node's assertion was not accepted".into());
+                let audited = self.inner.audit.append(&Event {
+                    kind: "session".into(),
+                    time: crate::session::now_rfc3339(),
+                    node: self.inner.spec.node.name.clone(),
+                    outcome: Some(Outcome::Denied),
+                    error: Some(reason),
+                    ..Event::default()
+                });
+                audited.err().unwrap_or(error)
+            },
+        )
+    }
+
+    /// A session for the caller of a verified [`Call`], to run `sql`, which must be the SQL the
+    /// assertion signed. The session plans under this node's grants for callers arriving through
+    /// that peer (`to.peers`); this node's answer is the ceiling of what the caller gets.
+    pub fn remote_session(&self, call: &Call, sql: &str) -> Result<Session> {
+        if crate::node::sql_sha256(sql) != call.sql_sha256 {
+            let session = Session::remote(Arc::clone(&self.inner), call)?;
+            return Err(session.deny("the SQL is not the one the calling node signed"));
+        }
+        Session::remote(Arc::clone(&self.inner), call)
+    }
+
+    /// This node's signed acknowledgement of `call`, for the calling node to check against the
+    /// key it pinned.
+    pub fn acknowledge(&self, call: &Call) -> Result<String> {
+        let key = self
+            .inner
+            .node_key
+            .as_ref()
+            .ok_or_else(|| Error::Denied("this node has no key to answer other nodes with".into()))?;
+        crate::node::acknowledge(key, &self.inner.spec.node.name, call)
     }
 
     /// Audits a refused session and gives back the error to answer with (or the audit's).

@@ -57,6 +57,21 @@ impl Error {
                 message: source.message.clone(),
             };
         }
+        if let DataFusionError::External(e) = error
+            && let Some(remote) = e.downcast_ref::<crate::remote::RemoteFailure>()
+        {
+            use crate::remote::RemoteError;
+            let source_name = remote.source_name.clone();
+            return match &remote.error {
+                RemoteError::Denied(m) => Self::Denied(format!("the owner node (source `{source_name}`) refused: {m}")),
+                RemoteError::Unavailable(m) => Self::Source {
+                    source_name,
+                    message: m.clone(),
+                },
+                RemoteError::Limit(m) => Self::Limit(format!("the owner node (source `{source_name}`): {m}")),
+                RemoteError::Query(m) => Self::Query(format!("the owner node (source `{source_name}`): {m}")),
+            };
+        }
         if matches!(error, DataFusionError::ExecutionJoin(_)) || error.message().contains("panicked") {
             // A task that panicked or was aborted: its text is the panic's, which can hold values.
             tracing::error!("a query task failed: {error}");

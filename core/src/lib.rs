@@ -26,6 +26,9 @@
 //! - [`policy`]: what one caller may see of one table (grants and tag rules resolved).
 //! - [`mask`]: the masks and the node's pseudonym secret.
 //! - [`audit`]: the hash-chained audit log and its verification.
+//! - [`node`]: the node's key and the signed assertions that travel between nodes.
+//! - [`remote`]: sub-queries sent to the nodes that own the tables, and the [`remote::Transport`]
+//!   they go through.
 //!
 //! Inside: `source` (raw tables, and the declared types at a database's boundary), `store` (S3,
 //! GCS and Azure object stores of file sources), `govern` (governed table plans), `barrier` (the
@@ -49,7 +52,9 @@ mod govern;
 mod guard;
 pub mod mask;
 pub mod policy;
+pub mod node;
 mod redact;
+pub mod remote;
 pub mod session;
 mod source;
 mod store;

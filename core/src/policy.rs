@@ -17,6 +17,9 @@ pub struct Caller<'a> {
     pub principal: Option<&'a Principal>,
     /// The declared purpose; `None` only for `public`.
     pub purpose: Option<&'a str>,
+    /// The peer node a remote caller arrived through (its `principal` is then the one the peer
+    /// asserts); `None` for this node's own principals.
+    pub via: Option<&'a str>,
 }
 
 /// A visible column and the masks the caller sees it through.
@@ -88,7 +91,14 @@ pub fn selects(catalog: &Catalog, selector: &Selector, caller: &Caller<'_>) -> b
     let Some(principal) = caller.principal else {
         return false;
     };
-    (selector.principals.is_empty() || selector.principals.iter().any(|p| p == caller.id))
+    // Remote callers are selected only by selectors naming their peer, and only by the asserted
+    // agency, roles and attributes; local principals never by a selector naming peers.
+    let arrival = match caller.via {
+        Some(peer) => selector.peers.iter().any(|p| p == peer) && selector.principals.is_empty(),
+        None => selector.peers.is_empty(),
+    };
+    arrival
+        && (selector.principals.is_empty() || selector.principals.iter().any(|p| p == caller.id))
         && (selector.agencies.is_empty() || selector.agencies.iter().any(|a| within(catalog, &principal.agency, a)))
         && (selector.roles.is_empty() || selector.roles.iter().any(|r| principal.roles.contains(r)))
         && selector
@@ -98,7 +108,7 @@ pub fn selects(catalog: &Catalog, selector: &Selector, caller: &Caller<'_>) -> b
 }
 
 /// Whether `agency` is `ancestor` or one of its units.
-fn within(catalog: &Catalog, agency: &AgencyCode, ancestor: &AgencyCode) -> bool {
+pub(crate) fn within(catalog: &Catalog, agency: &AgencyCode, ancestor: &AgencyCode) -> bool {
     let mut current = Some(agency);
     for _ in 0..64 {
         match current {

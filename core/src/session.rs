@@ -23,7 +23,7 @@ use datafusion::sql::sqlparser::ast::Statement;
 use lienthong_spec::PUBLIC_PRINCIPAL;
 
 use crate::aggregate;
-use crate::audit::{Event, MAX_LITERALS, Outcome};
+use crate::audit::{Event, MAX_LITERALS, Outcome, Via};
 use crate::barrier::{GovernedQueryPlanner, count_barrier_execs};
 use crate::catalog::Inner;
 use crate::check::{Verified, verify};
@@ -44,6 +44,10 @@ pub struct Session {
     principal: String,
     purpose: Option<String>,
     agency: String,
+    /// The principal as declared here, or as a peer asserts it.
+    declared: Option<lienthong_spec::Principal>,
+    /// The peer node a remote caller arrived through.
+    via: Option<Via>,
     accesses: Arc<Accesses>,
     ctx: SessionContext,
 }
@@ -65,13 +69,54 @@ struct Planned {
 }
 
 impl Session {
+    /// A session for one of the catalog's own principals (or `public`).
     pub(crate) fn new(inner: Arc<Inner>, principal: &str, purpose: Option<&str>) -> Self {
+        let declared = inner
+            .spec
+            .principals
+            .get(principal)
+            .filter(|_| principal != PUBLIC_PRINCIPAL)
+            .cloned();
+        Self::for_identity(inner, principal, purpose, declared, None)
+    }
+
+    /// A session for a caller another node asserts (see [`crate::node`]).
+    pub(crate) fn remote(inner: Arc<Inner>, call: &crate::node::Call) -> Result<Self> {
+        let agency = lienthong_spec::AgencyCode::parse(&call.caller.agency).map_err(Error::Denied)?;
+        let asserted = lienthong_spec::Principal {
+            agency,
+            roles: call.caller.roles.clone(),
+            attributes: call.caller.attributes.clone(),
+            credential: None,
+            certificates: Vec::new(),
+            description: None,
+        };
+        let via = Via {
+            node: call.peer.clone(),
+            correlation_id: call.correlation_id.clone(),
+        };
+        Ok(Self::for_identity(
+            inner,
+            &call.caller.principal,
+            Some(&call.purpose),
+            Some(asserted),
+            Some(via),
+        ))
+    }
+
+    fn for_identity(
+        inner: Arc<Inner>,
+        principal: &str,
+        purpose: Option<&str>,
+        declared: Option<lienthong_spec::Principal>,
+        via: Option<Via>,
+    ) -> Self {
         let spec = &inner.spec;
-        let declared = spec.principals.get(principal).filter(|_| principal != PUBLIC_PRINCIPAL);
         let caller = PolicyCaller {
             id: principal,
-            principal: declared,
+            principal: declared.as_ref(),
             purpose,
+            via: via.as_ref().map(|v| v.node.as_str()),
         };
         let today = inner.today.unwrap_or_else(today_utc);
         let mut accesses = Accesses::new();
@@ -82,7 +127,7 @@ impl Session {
                 }
             }
         }
-        let agency = declared.map(|p| p.agency.as_str().to_owned()).unwrap_or_default();
+        let agency = declared.as_ref().map(|p| p.agency.as_str().to_owned()).unwrap_or_default();
         let accesses = Arc::new(accesses);
         let config = SessionConfig::new()
             .with_information_schema(true)
@@ -127,8 +172,8 @@ impl Session {
         let visible = VisibleCatalog::new(
             Arc::clone(&inner),
             Arc::new(Caller {
-                principal: principal.to_owned(),
                 agency: agency.clone(),
+                attributes: declared.as_ref().map(|p| p.attributes.clone()).unwrap_or_default(),
             }),
             Arc::clone(&accesses),
             binder,
@@ -139,6 +184,8 @@ impl Session {
             principal: principal.to_owned(),
             purpose: purpose.map(str::to_owned),
             agency,
+            declared,
+            via,
             accesses,
             ctx,
         }
@@ -214,7 +261,8 @@ impl Session {
         if event.literal_digests.len() > MAX_LITERALS {
             return Err(self.refused(event, too_many_values(), started));
         }
-        match caught(self.plan_sql(sql, params)).await {
+        let calls = self.remote_calls(&event.query_id);
+        match caught(self.plan_sql(sql, params, &calls)).await {
             Ok((planned, explain)) => {
                 // A value computed in the query ('0010' || '50284247') is a literal once folded.
                 let key = self.inner.audit_key();
@@ -240,6 +288,7 @@ impl Session {
                 policies.sort();
                 policies.dedup();
                 event.policies = policies;
+                event.remote_calls = remote_calls_planned(&planned.logical);
                 event.outcome = Some(Outcome::Accepted);
                 self.inner.audit.append(&event)?;
                 let stream = if explain {
@@ -250,6 +299,9 @@ impl Session {
                 let mut stream = QueryStream::new(stream, &self.inner, event, started);
                 stream.plan = Some(Arc::clone(&planned.plan));
                 stream.generic_errors = planned.verified.barriers.iter().any(|b| b.min_group_size.is_some());
+                if !event_remote_calls_empty(&planned.logical) {
+                    stream.remote_log = Some(Arc::clone(&calls.log));
+                }
                 Ok(stream)
             }
             Err(error) => Err(self.refused(event, error, started)),
@@ -289,6 +341,13 @@ impl Session {
         })
         .await;
         outcome.map_err(|error| self.refused(self.event("query", sql, &[]), error, started))
+    }
+
+    /// Refuses the session with `message`, audited.
+    pub(crate) fn deny(&self, message: &str) -> Error {
+        let mut event = self.event("session", "", &[]);
+        event.sql = None;
+        self.refused(event, Error::Denied(message.into()), Instant::now())
     }
 
     /// Audits a refused or failed plan and gives the error back (or the audit's, if that failed).
@@ -354,7 +413,26 @@ impl Session {
         Ok((aggregate::enforce(plan)?, explain))
     }
 
-    async fn plan_sql(&self, sql: &str, params: &[ScalarValue]) -> Result<(Planned, bool)> {
+    /// What sub-queries of query `query_id` tell the nodes they are sent to.
+    fn remote_calls(&self, query_id: &str) -> Arc<crate::remote::Calls> {
+        Arc::new(crate::remote::Calls {
+            inner: Arc::clone(&self.inner),
+            principal: self.principal.clone(),
+            agency: self.agency.clone(),
+            roles: self.declared.as_ref().map(|p| p.roles.clone()).unwrap_or_default(),
+            attributes: self.declared.as_ref().map(|p| p.attributes.clone()).unwrap_or_default(),
+            purpose: self.purpose.clone().unwrap_or_default(),
+            correlation_id: format!("{}/{query_id}", self.inner.spec.node.name),
+            log: Arc::default(),
+        })
+    }
+
+    async fn plan_sql(
+        &self,
+        sql: &str,
+        params: &[ScalarValue],
+        calls: &Arc<crate::remote::Calls>,
+    ) -> Result<(Planned, bool)> {
         let state = self.ctx.state();
         let (plan, explain) = self.logical_plan(sql).await?;
         let placeholders = plan.get_parameter_names().map_err(Error::from_datafusion)?;
@@ -373,6 +451,15 @@ impl Session {
         };
         let optimized = state.optimize(&plan).map_err(Error::from_datafusion)?;
         let verified = verify(&optimized)?;
+        let known = crate::remote::Known {
+            functions: state
+                .scalar_functions()
+                .keys()
+                .chain(state.aggregate_functions().keys())
+                .cloned()
+                .collect(),
+        };
+        let optimized = crate::remote::federate(optimized, calls, &known)?;
         let physical = physical_plan(&state, &optimized).await?;
         if count_barrier_execs(&physical) != verified.barriers.len() {
             return Err(Error::Internal("the physical plan lost a policy barrier".into()));
@@ -406,11 +493,36 @@ impl Session {
             principal: self.principal.clone(),
             agency: self.agency.clone(),
             purpose: self.purpose.clone(),
+            via: self.via.clone(),
             sql: Some(sql),
             literal_digests,
             ..Event::default()
         }
     }
+}
+
+/// The sub-queries a federated plan sends, as the audit lists them before they run.
+fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut calls = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Extension(e) = node
+            && let Some(query) = crate::remote::RemoteQuery::of(e.node.as_ref())
+        {
+            calls.push(crate::audit::RemoteCall {
+                node: query.calls.inner.spec.sources.get(&query.source_name).and_then(|s| s.node.clone()).unwrap_or_default(),
+                correlation_id: query.calls.correlation_id.clone(),
+                sql_sha256: crate::node::sql_sha256(&query.sql),
+                rows: None,
+            });
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    calls
+}
+
+fn event_remote_calls_empty(plan: &LogicalPlan) -> bool {
+    remote_calls_planned(plan).is_empty()
 }
 
 fn too_many_values() -> Error {
@@ -568,7 +680,7 @@ fn today_utc() -> chrono::NaiveDate {
         .unwrap_or_default()
 }
 
-fn unix_seconds() -> i64 {
+pub(crate) fn unix_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -195,7 +195,10 @@ impl Sources {
                     .await
                     .map_err(|e| e.to_string())
             }
-            SourceKind::Flightsql => Err("remote lienthong nodes are not supported yet".into()),
+            SourceKind::Node => Ok(Arc::new(crate::remote::RemoteTable {
+                source_name: source_name.to_owned(),
+                schema: catalog_schema(&definition.columns),
+            })),
         }
     }
 
@@ -300,6 +303,13 @@ impl Sources {
 pub(crate) fn is_raw(provider: &dyn TableProvider) -> bool {
     let any = provider as &dyn Any;
     any.is::<Named>() || any.is::<Unavailable>()
+}
+
+/// The table of another node behind `provider`, if that is what it is.
+pub(crate) fn remote_of(provider: &dyn TableProvider) -> Option<&crate::remote::RemoteTable> {
+    let any = provider as &dyn Any;
+    any.downcast_ref::<Named>()
+        .and_then(|named| (named.inner.as_ref() as &dyn Any).downcast_ref())
 }
 
 /// Connection parameters for the PostgreSQL pool; the password comes from the environment.

@@ -58,6 +58,8 @@ pub struct QueryStream {
     /// describe one of its rows (a value that failed to convert), so the caller gets one generic
     /// message instead (the audit keeps that too).
     pub(crate) generic_errors: bool,
+    /// The sub-queries sent to other nodes, for the completion record.
+    pub(crate) remote_log: Option<Arc<std::sync::Mutex<Vec<crate::audit::RemoteCall>>>>,
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -93,6 +95,7 @@ impl QueryStream {
             done: false,
             plan: None,
             generic_errors: false,
+            remote_log: None,
         }
     }
 
@@ -163,6 +166,9 @@ impl QueryStream {
         self.event.outcome = Some(outcome);
         self.event.error = error;
         self.event.rows = Some(self.rows);
+        if let Some(log) = &self.remote_log {
+            self.event.remote_calls = log.lock().map(|l| l.clone()).unwrap_or_default();
+        }
         self.event.duration_ms = Some(elapsed_ms(self.started));
         self.event.time = now_rfc3339();
         self.audit.audit.append(&self.event)

@@ -19,8 +19,9 @@ pub(crate) type Accesses = BTreeMap<(String, String), TableAccess>;
 
 /// The caller's identity as governed plans need it.
 pub(crate) struct Caller {
-    pub principal: String,
     pub agency: String,
+    /// Bound into row filters as `principal.<name>`.
+    pub attributes: BTreeMap<String, lienthong_spec::AttributeValue>,
 }
 
 pub(crate) struct VisibleCatalog {
@@ -106,9 +107,8 @@ impl SchemaProvider for VisibleSchema {
             return Ok(Some(table));
         }
         let raw = self.inner.sources.table(&self.database, name).await;
-        let principal = self.inner.spec.principals.get(&self.caller.principal);
         let binding = Binding {
-            attributes: principal.map(|p| &p.attributes),
+            attributes: Some(&self.caller.attributes),
             agency: &self.caller.agency,
             secret: self.inner.secret.as_ref(),
         };

@@ -52,6 +52,12 @@ enum Command {
     /// Work with audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Make a node key pair: the private key into a new file (for the catalog's `node.key`), the
+    /// public key printed (for the catalogs of the nodes that pin it).
+    NodeKey {
+        /// Where to write the private key (PKCS#8 PEM); an existing file is not overwritten.
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +66,15 @@ enum AuditCommand {
     Verify {
         /// The audit log (`audit/audit.jsonl` next to the catalog by default).
         file: PathBuf,
+    },
+    /// Follow one query across nodes: every record of the calling node's query and of the
+    /// sub-queries other nodes ran for it, by correlation id (`<node>/<query id>`).
+    Trace {
+        /// The correlation id, as the calling node's records list it under `remote_calls`.
+        correlation_id: String,
+        /// The audit logs to search (one per node).
+        #[arg(long = "log", required = true)]
+        logs: Vec<PathBuf>,
     },
 }
 
@@ -154,6 +169,8 @@ fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(&args.request(), args.format),
         Command::Explain(args) => cmd::query::explain(&args.request()),
         Command::Audit(AuditCommand::Verify { file }) => cmd::audit::verify(&file),
+        Command::Audit(AuditCommand::Trace { correlation_id, logs }) => cmd::audit::trace(&correlation_id, &logs),
+        Command::NodeKey { out } => cmd::audit::node_key(&out),
     };
     match result {
         Ok(code) => code,

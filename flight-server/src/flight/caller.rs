@@ -49,6 +49,8 @@ pub struct Caller {
     pub purpose: Option<String>,
     /// When the caller's bearer token expires (seconds since the epoch); `None` for `public`.
     pub token_expires: Option<u64>,
+    /// For a call from a peer node: the verified call (its principal is then `<peer>/<principal>`).
+    pub remote: Option<Box<lienthong::node::Call>>,
 }
 
 /// What the server trusts, besides its own sealed tokens, to tell who is calling.
@@ -103,6 +105,7 @@ impl Caller {
                     principal: PUBLIC_PRINCIPAL.into(),
                     purpose: header_purpose.filter(|p| !p.is_empty()),
                     token_expires: None,
+                    remote: None,
                 });
             }
             (None, Some(principal)) => (principal, None, None),
@@ -135,7 +138,18 @@ impl Caller {
                 .filter(|p| !p.is_empty()),
             principal,
             token_expires,
+            remote: None,
         })
+    }
+
+    /// The caller of a request from a peer node, from its verified call.
+    pub fn remote(call: lienthong::node::Call) -> Self {
+        Self {
+            principal: call.principal_key(),
+            purpose: Some(call.purpose.clone()),
+            token_expires: Some(call.expires),
+            remote: Some(Box::new(call)),
+        }
     }
 
     /// The purpose as the core takes it.

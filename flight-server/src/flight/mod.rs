@@ -13,6 +13,7 @@
 //! - [`limits`]: concurrent queries, idle streams, cancellation when the client goes away.
 //! - [`metrics`]: counters for the Prometheus endpoint.
 //! - [`outer`]: the `FlightService` wrapper that adds `ListFlights` and `GetSchema`.
+//! - [`remote`]: sub-queries to other nodes (the transport the core sends them through).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -28,6 +29,7 @@ pub mod limits;
 pub mod metadata;
 pub mod metrics;
 pub mod outer;
+pub mod remote;
 pub mod service;
 pub mod session;
 pub mod statement;

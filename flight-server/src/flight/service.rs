@@ -29,7 +29,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use lienthong::{Catalog, Session};
 use prost::Message;
 use tokio::sync::watch;
-use tonic::metadata::MetadataValue;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Config;
@@ -121,6 +121,18 @@ impl Service {
 
     /// The caller of a request, as [`super::Outer`] authenticated it.
     pub(crate) fn authenticate<T>(&self, mut request: Request<T>) -> Result<Request<T>, Status> {
+        if let Some(assertion) = request.metadata().get(lienthong::node::ASSERTION_HEADER) {
+            return match self.peer_call(&request, assertion) {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    Ok(request)
+                }
+                Err(status) => {
+                    self.metrics.denied("authentication");
+                    Err(status)
+                }
+            };
+        }
         let certified = self.identities.certified(&request);
         match certified.and_then(|c| {
             Caller::of(
@@ -141,9 +153,47 @@ impl Service {
         }
     }
 
+    /// A call from a peer node: its assertion verified by the core (and audited when refused).
+    /// A call is a node acting for its caller, never a principal's token as well.
+    fn peer_call<T>(&self, request: &Request<T>, assertion: &MetadataValue<Ascii>) -> Result<Caller, Status> {
+        let refused = || Status::unauthenticated("the calling node's assertion was not accepted");
+        if request.metadata().get("authorization").is_some() {
+            return Err(refused());
+        }
+        let token = assertion.to_str().map_err(|_| refused())?;
+        let chain = request.peer_certs();
+        let presented = chain
+            .as_deref()
+            .and_then(|c| c.first())
+            .map(|leaf| crate::auth::certificate::presented(leaf));
+        let call = self
+            .catalog
+            .verify_call(token, presented.as_ref())
+            .map_err(|_| refused())?;
+        Ok(Caller::remote(call))
+    }
+
+    /// The session for `caller` to run `sql`: a peer node's caller only for the SQL its node
+    /// signed.
+    pub(super) fn session_for(&self, caller: &Caller, sql: &str) -> Result<Session, Status> {
+        self.rate
+            .admit(&caller.principal)
+            .inspect_err(|_| self.metrics.denied("rate"))?;
+        match &caller.remote {
+            Some(call) => self.catalog.remote_session(call, sql),
+            None => self.catalog.session(&caller.principal, caller.purpose()),
+        }
+        .map_err(|e| self.refusal(e))
+    }
+
     /// The caller's governed session; a refused principal or purpose is audited by the core.
     pub(super) fn session<T>(&self, request: &Request<T>) -> Result<(Caller, Session), Status> {
         let caller = caller(request)?;
+        if caller.remote.is_some() {
+            return Err(Status::permission_denied(
+                "a call from another node carries one statement query, nothing else",
+            ));
+        }
         self.rate
             .admit(&caller.principal)
             .inspect_err(|_| self.metrics.denied("rate"))?;
@@ -304,14 +354,25 @@ impl FlightSqlService for Service {
         query: CommandStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let (caller, session) = self.session(&request)?;
+        let caller = caller(&request)?;
+        let session = self.session_for(&caller, &query.query)?;
         if query.transaction_id.is_some() {
             return Err(Status::invalid_argument(
                 "transactions are not supported (lienthong is read-only)",
             ));
         }
-        self.query_info(&session, &caller, &Query::new(query.query), request.into_inner())
-            .await
+        let mut response = self
+            .query_info(&session, &caller, &Query::new(query.query), request.into_inner())
+            .await?;
+        if let Some(call) = &caller.remote {
+            // The calling node checks this against the key it pinned for this node.
+            let acknowledgement = self.catalog.acknowledge(call).map_err(|e| self.refusal(e))?;
+            let value = MetadataValue::try_from(acknowledgement).map_err(|_| Status::internal("acknowledgement"))?;
+            response
+                .metadata_mut()
+                .insert(lienthong::node::ACKNOWLEDGEMENT_HEADER, value);
+        }
+        Ok(response)
     }
 
     async fn get_flight_info_prepared_statement(
@@ -401,11 +462,12 @@ impl FlightSqlService for Service {
         ticket: TicketStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let (caller, session) = self.session(&request)?;
+        let caller = caller(&request)?;
         let query = self
             .statements
             .redeem(&caller, &ticket.statement_handle)
             .inspect_err(|_| self.metrics.denied("ticket"))?;
+        let session = self.session_for(&caller, &query.sql)?;
         self.run(&caller, session, query).await
     }
 

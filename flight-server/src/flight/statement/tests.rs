@@ -11,6 +11,7 @@ fn caller(principal: &str, purpose: Option<&str>) -> Caller {
         principal: principal.into(),
         purpose: purpose.map(str::to_owned),
         token_expires: None,
+        remote: None,
     }
 }
 

@@ -1,0 +1,187 @@
+//! Finds the sub-plans that go to other nodes and replaces each with a [`RemoteQuery`].
+//!
+//! Bottom-up: a scan of a remote table belongs to its source; a barrier of this node that
+//! restricts nothing (no row filter, mask or aggregate-only) belongs to its input's source; a
+//! projection, filter, join, aggregate, sort, limit, distinct or alias belongs to a source when
+//! all its inputs do and its expressions can be written as SQL the other node runs the same way
+//! (functions every node has, no subqueries). The largest such sub-plans become sub-queries.
+//! Everything else, including this node's own restrictions, stays here.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::datasource::source_as_provider;
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
+use datafusion::sql::unparser::plan_to_sql;
+
+use super::exec::RemoteQuery;
+use super::{Calls, RemoteTable};
+use crate::barrier::{Policy, PolicyBarrier};
+use crate::error::{Error, Result};
+
+/// Functions every lienthong node has (the engine's own): only these are sent.
+pub(crate) struct Known {
+    pub functions: HashSet<String>,
+}
+
+/// `plan` with every remote sub-plan replaced by a sub-query; unchanged when it reads no table of
+/// another node.
+pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> Result<LogicalPlan> {
+    if !reads_remote(&plan) {
+        return Ok(plan);
+    }
+    let (plan, target) = rewrite(plan, calls, known).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
+    match target {
+        Some(source) => remote_query(plan, &source, calls).map_err(|e| Error::Internal(format!("federating the plan: {e}"))),
+        None => Ok(plan),
+    }
+}
+
+fn reads_remote(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if remote_source(node).is_some() {
+            found = true;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
+/// The source of a scan of a remote table.
+fn remote_source(plan: &LogicalPlan) -> Option<String> {
+    let LogicalPlan::TableScan(scan) = plan else {
+        return None;
+    };
+    let provider = source_as_provider(&scan.source).ok()?;
+    crate::source::remote_of(provider.as_ref()).map(|r: &RemoteTable| r.source_name.clone())
+}
+
+fn transparent(policy: &Policy) -> bool {
+    policy.rows.is_none() && policy.masks.is_empty() && policy.min_group_size.is_none()
+}
+
+/// The plan rewritten below, and the source the whole of it can go to, if any.
+fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> DfResult<(LogicalPlan, Option<String>)> {
+    if let Some(source) = remote_source(&plan) {
+        return Ok((plan, Some(source)));
+    }
+    let with_subqueries = has_subqueries(&plan);
+    // Subqueries in expressions are federated on their own.
+    let plan = plan
+        .map_subqueries(|sub| {
+            federate(sub, calls, known)
+                .map(Transformed::yes)
+                .map_err(|e| DataFusionError::Plan(e.to_string()))
+        })?
+        .data;
+    let pushable_node = match &plan {
+        LogicalPlan::Extension(Extension { node }) => {
+            PolicyBarrier::of(node.as_ref()).is_some_and(|b| transparent(&b.policy))
+        }
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Join(_)
+        | LogicalPlan::Aggregate(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Distinct(_)
+        | LogicalPlan::SubqueryAlias(_) => !with_subqueries && expressions_known(&plan, known),
+        _ => false,
+    };
+    let mut children = Vec::new();
+    let mut targets = Vec::new();
+    for child in plan.inputs().into_iter().cloned() {
+        let (child, target) = rewrite(child, calls, known)?;
+        children.push(child);
+        targets.push(target);
+    }
+    let one_target = match targets.first() {
+        Some(Some(first)) if targets.iter().all(|t| t.as_ref() == Some(first)) => Some(first.clone()),
+        _ => None,
+    };
+    if pushable_node && one_target.is_some() {
+        let plan = plan.with_new_exprs(plan.expressions(), children)?;
+        return Ok((plan, one_target));
+    }
+    let children = children
+        .into_iter()
+        .zip(targets)
+        .map(|(child, target)| match target {
+            Some(source) => remote_query(child, &source, calls),
+            None => Ok(child),
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok((plan.with_new_exprs(plan.expressions(), children)?, None))
+}
+
+fn has_subqueries(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply_expressions(|expr| {
+        expr.apply(|e| {
+            if matches!(
+                e,
+                Expr::Exists(_) | Expr::InSubquery(_) | Expr::ScalarSubquery(_) | Expr::OuterReferenceColumn(..)
+            ) {
+                found = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+    });
+    found
+}
+
+/// Whether every function in `plan`'s expressions is one every node has, and nothing in them is
+/// a placeholder.
+fn expressions_known(plan: &LogicalPlan, known: &Known) -> bool {
+    let mut ok = true;
+    let _ = plan.apply_expressions(|expr| {
+        expr.apply(|e| {
+            let fine = match e {
+                Expr::ScalarFunction(f) => known.functions.contains(f.func.name()),
+                Expr::AggregateFunction(f) => known.functions.contains(f.func.name()),
+                Expr::WindowFunction(_) | Expr::Placeholder(_) => false,
+                _ => true,
+            };
+            if !fine {
+                ok = false;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+    });
+    ok
+}
+
+/// `plan` (reading only `source`'s tables) as one sub-query.
+fn remote_query(plan: LogicalPlan, source: &str, calls: &Arc<Calls>) -> DfResult<LogicalPlan> {
+    let schema = Arc::clone(plan.schema());
+    let mut absorbed = Vec::new();
+    // This node's barriers in the sub-plan restrict nothing (or it would not be here); they are
+    // recorded for the audit and the checks, and dropped from the SQL.
+    let stripped = plan
+        .transform_up(|node| {
+            if let LogicalPlan::Extension(Extension { node: ext }) = &node
+                && let Some(barrier) = PolicyBarrier::of(ext.as_ref())
+            {
+                absorbed.push(Arc::clone(&barrier.policy));
+                return Ok(Transformed::yes(barrier.input.clone()));
+            }
+            Ok(Transformed::no(node))
+        })?
+        .data;
+    let sql = plan_to_sql(&stripped)?.to_string();
+    Ok(LogicalPlan::Extension(Extension {
+        node: Arc::new(RemoteQuery {
+            source_name: source.to_owned(),
+            sql,
+            schema,
+            absorbed,
+            calls: Arc::clone(calls),
+        }),
+    }))
+}
