@@ -250,6 +250,9 @@ impl ExtensionPlanner for BarrierPlanner {
         _session: &dyn datafusion::catalog::Session,
         _planning_ctx: &PhysicalPlanningContext,
     ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
+        if crate::guard::GroupGuard::of(node).is_none() && PolicyBarrier::of(node).is_none() {
+            return Ok(None);
+        }
         let [input] = physical_inputs else {
             return internal_err!("{} takes one input", node.name());
         };
@@ -301,8 +304,8 @@ impl QueryPlanner for GovernedQueryPlanner {
             Arc::new(BarrierPlanner),
             Arc::new(crate::remote::RemotePlanner),
         ])
-            .create_physical_plan(logical_plan, session_state)
-            .await
+        .create_physical_plan(logical_plan, session_state)
+        .await
     }
 }
 

@@ -40,6 +40,10 @@ pub(crate) fn acknowledge(key: &NodeKey, node: &str, call: &Call) -> crate::Resu
         exp: call.expires,
         jti: call.id.clone(),
     };
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA), &claims, key.encoding())
-        .map_err(|e| crate::Error::Internal(format!("signing an acknowledgement: {e}")))
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &claims,
+        key.encoding(),
+    )
+    .map_err(|e| crate::Error::Internal(format!("signing an acknowledgement: {e}")))
 }

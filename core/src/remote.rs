@@ -27,7 +27,7 @@ use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use lienthong_spec::{AttributeValue, Source};
 
-pub(crate) use exec::{RemoteQuery, RemotePlanner, absorbed_barriers};
+pub(crate) use exec::{RemotePlanner, RemoteQuery, absorbed_barriers};
 pub(crate) use federate::{Known, federate};
 
 use crate::audit::RemoteCall;
@@ -260,6 +260,9 @@ impl TableProvider for RemoteTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        internal_err!("a table of node source `{}` is only read through a sub-query sent to it", self.source_name)
+        internal_err!(
+            "a table of node source `{}` is only read through a sub-query sent to it",
+            self.source_name
+        )
     }
 }

@@ -98,7 +98,7 @@ impl Session {
         Ok(Self::for_identity(
             inner,
             &call.caller.principal,
-            Some(&call.purpose),
+            Some(call.purpose.as_str()).filter(|p| !p.is_empty()),
             Some(asserted),
             Some(via),
         ))
@@ -127,7 +127,10 @@ impl Session {
                 }
             }
         }
-        let agency = declared.as_ref().map(|p| p.agency.as_str().to_owned()).unwrap_or_default();
+        let agency = declared
+            .as_ref()
+            .map(|p| p.agency.as_str().to_owned())
+            .unwrap_or_default();
         let accesses = Arc::new(accesses);
         let config = SessionConfig::new()
             .with_information_schema(true)
@@ -418,7 +421,12 @@ impl Session {
         Arc::new(crate::remote::Calls {
             inner: Arc::clone(&self.inner),
             principal: self.principal.clone(),
-            agency: self.agency.clone(),
+            // The anonymous caller (open tables only) is vouched for by this node's agency.
+            agency: if self.agency.is_empty() {
+                self.inner.spec.node.agency.as_str().to_owned()
+            } else {
+                self.agency.clone()
+            },
             roles: self.declared.as_ref().map(|p| p.roles.clone()).unwrap_or_default(),
             attributes: self.declared.as_ref().map(|p| p.attributes.clone()).unwrap_or_default(),
             purpose: self.purpose.clone().unwrap_or_default(),
@@ -510,7 +518,14 @@ fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
             && let Some(query) = crate::remote::RemoteQuery::of(e.node.as_ref())
         {
             calls.push(crate::audit::RemoteCall {
-                node: query.calls.inner.spec.sources.get(&query.source_name).and_then(|s| s.node.clone()).unwrap_or_default(),
+                node: query
+                    .calls
+                    .inner
+                    .spec
+                    .sources
+                    .get(&query.source_name)
+                    .and_then(|s| s.node.clone())
+                    .unwrap_or_default(),
                 correlation_id: query.calls.correlation_id.clone(),
                 sql_sha256: crate::node::sql_sha256(&query.sql),
                 rows: None,

@@ -21,7 +21,9 @@ pub struct NodeKey {
 
 impl std::fmt::Debug for NodeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("NodeKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +70,8 @@ impl NodeKey {
 pub fn generate_key() -> Result<(String, String)> {
     let rng = ring::rand::SystemRandom::new();
     let der = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Internal("no randomness for a key".into()))?;
-    let pair = Ed25519KeyPair::from_pkcs8(der.as_ref()).map_err(|_| Error::Internal("a fresh key did not read".into()))?;
+    let pair =
+        Ed25519KeyPair::from_pkcs8(der.as_ref()).map_err(|_| Error::Internal("a fresh key did not read".into()))?;
     let encoded = STANDARD.encode(der.as_ref());
     let mut pem = format!("-----BEGIN {PEM_LABEL}-----\n");
     for chunk in encoded.as_bytes().chunks(64) {

@@ -10,11 +10,11 @@ use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DFSchemaRef, Result as DfResult, internal_err};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, UserDefinedLogicalNode, UserDefinedLogicalNodeCore};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -158,12 +158,17 @@ impl RemoteQueryExec {
 
 /// Barriers taken into sub-queries in `plan` (they count as barriers for the physical check).
 pub(crate) fn absorbed_barriers(plan: &Arc<dyn ExecutionPlan>) -> usize {
-    plan.downcast_ref::<RemoteQueryExec>().map_or(0, |r| r.query.absorbed.len())
+    plan.downcast_ref::<RemoteQueryExec>()
+        .map_or(0, |r| r.query.absorbed.len())
 }
 
 impl DisplayAs for RemoteQueryExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "RemoteQueryExec: source={}, sql={}", self.query.source_name, self.query.sql)
+        write!(
+            f,
+            "RemoteQueryExec: source={}, sql={}",
+            self.query.source_name, self.query.sql
+        )
     }
 }
 
@@ -205,11 +210,16 @@ impl ExecutionPlan for RemoteQueryExec {
         let expected = Arc::clone(&schema);
         let opened = async move {
             let transport = calls.inner.transport.clone().ok_or_else(|| {
-                RemoteError::Unavailable("this process has no transport to other nodes (run the node with `lienthong serve`)".into())
-                    .into_datafusion(&source)
+                RemoteError::Unavailable(
+                    "this process has no transport to other nodes (run the node with `lienthong serve`)".into(),
+                )
+                .into_datafusion(&source)
             })?;
             let (outgoing, line) = calls.outgoing(&source, &sql).map_err(|e| e.into_datafusion(&source))?;
-            let answer = transport.query(outgoing).await.map_err(|e| e.into_datafusion(&source))?;
+            let answer = transport
+                .query(outgoing)
+                .await
+                .map_err(|e| e.into_datafusion(&source))?;
             let counted = answer.and_then(move |batch| {
                 let converted = conform(&batch, &expected, &source);
                 if let Ok(batch) = &converted {
@@ -241,7 +251,10 @@ fn conform(batch: &RecordBatch, expected: &SchemaRef, source: &str) -> DfResult<
         .zip(expected.fields())
         .map(|(column, field)| cast(column, field.data_type()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| RemoteError::Query(format!("the node's answer does not fit the declared types: {e}")).into_datafusion(source))?;
+        .map_err(|e| {
+            RemoteError::Query(format!("the node's answer does not fit the declared types: {e}"))
+                .into_datafusion(source)
+        })?;
     let options = datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     RecordBatch::try_new_with_options(Arc::clone(expected), columns, &options)
         .map_err(|e| RemoteError::Query(format!("the node's answer does not fit: {e}")).into_datafusion(source))

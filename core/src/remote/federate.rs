@@ -13,7 +13,7 @@ use std::sync::Arc;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan, SubqueryAlias};
 use datafusion::sql::unparser::plan_to_sql;
 
 use super::exec::RemoteQuery;
@@ -32,9 +32,12 @@ pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> 
     if !reads_remote(&plan) {
         return Ok(plan);
     }
-    let (plan, target) = rewrite(plan, calls, known).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
+    let (plan, target) =
+        rewrite(plan, calls, known).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
     match target {
-        Some(source) => remote_query(plan, &source, calls).map_err(|e| Error::Internal(format!("federating the plan: {e}"))),
+        Some(source) => {
+            remote_query(plan, &source, calls).map_err(|e| Error::Internal(format!("federating the plan: {e}")))
+        }
         None => Ok(plan),
     }
 }
@@ -170,6 +173,14 @@ fn remote_query(plan: LogicalPlan, source: &str, calls: &Arc<Calls>) -> DfResult
             {
                 absorbed.push(Arc::clone(&barrier.policy));
                 return Ok(Transformed::yes(barrier.input.clone()));
+            }
+            // `t AS p` over `t AS t` (the barrier's own alias): the SQL names the outer alias
+            // only, or the unparser writes the inner one and the outer names go unresolved.
+            if let LogicalPlan::SubqueryAlias(outer) = &node
+                && let LogicalPlan::SubqueryAlias(inner) = outer.input.as_ref()
+            {
+                let collapsed = SubqueryAlias::try_new(Arc::clone(&inner.input), outer.alias.clone())?;
+                return Ok(Transformed::yes(LogicalPlan::SubqueryAlias(collapsed)));
             }
             Ok(Transformed::no(node))
         })?

@@ -21,6 +21,7 @@ mod business;
 mod civil;
 pub mod demo_catalog;
 pub mod demo_tables;
+pub mod federated;
 mod inventory;
 mod land;
 mod names;

@@ -81,12 +81,14 @@ impl Certificates {
 /// name.
 pub fn presented(der: &[u8]) -> lienthong::node::PresentedCertificate {
     let sha256 = Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect();
-    let common_name = x509_parser::parse_x509_certificate(der).ok().and_then(|(_, certificate)| {
-        certificate
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|name| name.as_str().ok().map(str::to_owned))
-    });
+    let common_name = x509_parser::parse_x509_certificate(der)
+        .ok()
+        .and_then(|(_, certificate)| {
+            certificate
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|name| name.as_str().ok().map(str::to_owned))
+        });
     lienthong::node::PresentedCertificate { sha256, common_name }
 }

@@ -51,7 +51,10 @@ pub fn trace(correlation_id: &str, logs: &[std::path::PathBuf]) -> anyhow::Resul
                 .as_ref()
                 .map(|v| format!(" via {}", v.node))
                 .unwrap_or_default();
-            let outcome = event.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_default();
+            let outcome = event
+                .outcome
+                .map(|o| format!("{o:?}").to_lowercase())
+                .unwrap_or_default();
             let rows = event.rows.map(|r| format!(" rows={r}")).unwrap_or_default();
             lienthong_server::say!(
                 "{} {} node={} {} principal={} agency={}{via} purpose={} {outcome}{rows}",

@@ -48,7 +48,7 @@ fn refused(error: &Error) -> ExitCode {
 
 /// Runs the query and prints its results.
 pub fn run(request: &Request<'_>, format: Format) -> anyhow::Result<ExitCode> {
-    let catalog = Catalog::open(request.catalog)?;
+    let catalog = open(request.catalog)?;
     runtime()?.block_on(async {
         let session = match catalog.session(request.principal, request.purpose) {
             Ok(session) => session,
@@ -74,7 +74,7 @@ pub fn run(request: &Request<'_>, format: Format) -> anyhow::Result<ExitCode> {
 
 /// Prints the governed plan.
 pub fn explain(request: &Request<'_>) -> anyhow::Result<ExitCode> {
-    let catalog = Catalog::open(request.catalog)?;
+    let catalog = open(request.catalog)?;
     runtime()?.block_on(async {
         let session = match catalog.session(request.principal, request.purpose) {
             Ok(session) => session,
@@ -131,4 +131,17 @@ impl<'a, W: Write + Send> Printer<'a, W> {
         }
         Ok(())
     }
+}
+
+/// The catalog, with the transport to other nodes for tables of `node` sources.
+fn open(path: &Path) -> anyhow::Result<Catalog> {
+    Ok(Catalog::open_with(
+        path,
+        lienthong::OpenOptions {
+            transport: Some(std::sync::Arc::new(
+                lienthong_server::flight::remote::FlightTransport::default(),
+            )),
+            ..lienthong::OpenOptions::default()
+        },
+    )?)
 }

@@ -142,7 +142,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         &args.catalog,
         lienthong::OpenOptions {
             limits: args.server.limits(),
-            transport: Some(std::sync::Arc::new(lienthong_server::flight::remote::FlightTransport::default())),
+            transport: Some(std::sync::Arc::new(
+                lienthong_server::flight::remote::FlightTransport::default(),
+            )),
             ..lienthong::OpenOptions::default()
         },
     )?;

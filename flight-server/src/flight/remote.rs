@@ -13,11 +13,11 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use arrow_flight::FlightDescriptor;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
-use arrow_flight::FlightDescriptor;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
@@ -87,7 +87,12 @@ impl Transport for FlightTransport {
 impl FlightTransport {
     /// The channel to `outgoing`'s node, connected once and reused (tonic reconnects it).
     async fn channel(&self, outgoing: &Outgoing) -> Result<Channel, RemoteError> {
-        if let Some(channel) = self.channels.lock().ok().and_then(|c| c.get(&outgoing.source_name).cloned()) {
+        if let Some(channel) = self
+            .channels
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&outgoing.source_name).cloned())
+        {
             return Ok(channel);
         }
         let endpoint = endpoint(outgoing).map_err(RemoteError::Unavailable)?;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod federation;
 mod fuzz;
 mod identity;
 mod protocol;

@@ -1,0 +1,437 @@
+//! Federation: the Hà Nội LGSP node (this process) querying two owner nodes, each a real
+//! `lienthong serve` on loopback with its own catalog, key and audit log. The answers must be the
+//! single-node demo's; the owners' policies must hold against assertions crafted by an attacker.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use lienthong::mask::PseudonymSecret;
+use lienthong::{Catalog, OpenOptions};
+use lienthong_synth::federated::{LAND_NODE, LGSP, POPULATION_NODE};
+
+use crate::common::{demo_dir, pretty};
+
+const SECRET: &str = "federation test secret, not for production";
+
+/// The owners (real processes) and the LGSP catalog, opened in this process.
+struct Federation {
+    owners: BTreeMap<String, (Owner, String)>,
+    home: PathBuf,
+    keys: BTreeMap<String, (String, String)>,
+    lgsp: Catalog,
+    single: Catalog,
+}
+
+/// An owner node's process, stopped when dropped (also when a test panics).
+struct Owner(Child);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lienthong serve` on `catalog`, its log beside the catalog; returns it and its URL.
+fn spawn_owner(catalog: &Path) -> (Owner, String) {
+    use std::io::BufRead;
+    let log = catalog.with_file_name("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args(["serve", "--catalog", catalog.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .env("LIENTHONG_PSEUDONYM_KEY", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} did not start: {}",
+                catalog.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        if let Some(at) = line.find("grpc://") {
+            break line[at..].split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    (Owner(child), addr)
+}
+
+fn open(file: &Path, audit: &Path) -> Catalog {
+    Catalog::open_with(
+        file,
+        OpenOptions {
+            audit_path: Some(audit.to_owned()),
+            pseudonym_secret: Some(PseudonymSecret::new(SECRET).unwrap()),
+            transport: Some(Arc::new(lienthong_server::flight::remote::FlightTransport::default())),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+impl Federation {
+    fn start() -> Self {
+        let data = demo_dir();
+        let home = tempfile::Builder::new()
+            .prefix("lienthong-nodes-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        // The catalogs address the demo data as ../../<dir>: the nodes live under the data.
+        let nodes_root = data.to_owned();
+        let keys: BTreeMap<String, (String, String)> = [LGSP, POPULATION_NODE, LAND_NODE]
+            .iter()
+            .map(|n| ((*n).to_owned(), lienthong::node::generate_key().unwrap()))
+            .collect();
+        let placeholder: BTreeMap<String, String> = [POPULATION_NODE, LAND_NODE]
+            .iter()
+            .map(|n| ((*n).to_owned(), "grpc://127.0.0.1:9".to_owned()))
+            .collect();
+        let write = |urls: &BTreeMap<String, String>| {
+            lienthong_synth::federated::write(&nodes_root, lienthong_synth::DEFAULT_SEED, &keys, urls).unwrap()
+        };
+        write(&placeholder);
+        let nodes = nodes_root.join("nodes");
+        let mut owners = BTreeMap::new();
+        let mut urls = BTreeMap::new();
+        for name in [POPULATION_NODE, LAND_NODE] {
+            let (child, url) = spawn_owner(&nodes.join(name).join("catalog.yaml"));
+            urls.insert(name.to_owned(), url.clone());
+            owners.insert(name.to_owned(), (child, url));
+        }
+        write(&urls);
+        let lgsp = open(&nodes.join(LGSP).join("catalog.yaml"), &home.join("lgsp-audit.jsonl"));
+        let single = open(&data.join("catalog.yaml"), &home.join("single-audit.jsonl"));
+        Self {
+            owners,
+            home: nodes,
+            keys,
+            lgsp,
+            single,
+        }
+    }
+
+    fn audit(&self, node: &str) -> Vec<serde_json::Value> {
+        let path = if node == LGSP {
+            self.lgsp.audit_path().to_owned()
+        } else {
+            self.home.join(node).join("audit").join("audit.jsonl")
+        };
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+async fn run(
+    catalog: &Catalog,
+    principal: &str,
+    purpose: Option<&str>,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, lienthong::Error> {
+    catalog.session(principal, purpose)?.sql(sql).await?.collect().await
+}
+
+/// The demo tour's scenarios, each principal's query run on one node and through three.
+const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
+    (
+        "ward-officer",
+        Some("tthc"),
+        "SELECT c.citizen_id, c.full_name, c.current_ward_code, c.phone, r.parcel_id, p.area_m2 \
+         FROM population.citizens c JOIN land.rights r ON r.holder_citizen_id = c.citizen_id \
+         JOIN land.parcels p ON p.parcel_id = r.parcel_id ORDER BY c.citizen_id, r.parcel_id",
+    ),
+    (
+        "ward-officer",
+        Some("tthc"),
+        "SELECT count(*) AS outside_the_ward FROM population.citizens WHERE current_ward_code <> '00070'",
+    ),
+    (
+        "business-registrar",
+        Some("business-registration"),
+        "SELECT e.enterprise_code, e.name, c.full_name, c.date_of_birth, c.permanent_ward_code \
+         FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id \
+         ORDER BY e.enterprise_code",
+    ),
+    (
+        "statistician",
+        Some("statistics"),
+        "SELECT current_province_code AS province, sex, count(*) AS people FROM population.citizens \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    ),
+    (
+        "public",
+        None,
+        "SELECT province_code, province_name FROM reference.provinces ORDER BY 1",
+    ),
+    (
+        "land-officer",
+        Some("land-management"),
+        "SELECT p.parcel_id, p.ward_code, p.area_m2, r.holder_kind, r.holder_citizen_id \
+         FROM land.parcels p JOIN land.rights r ON r.parcel_id = p.parcel_id ORDER BY p.parcel_id, r.holder_citizen_id",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_nodes_answer_the_scenarios_as_one_node_does_under_the_owners_policy() {
+    let federation = Federation::start();
+    for (principal, purpose, sql) in SCENARIOS {
+        let single = run(&federation.single, principal, *purpose, sql).await.unwrap();
+        let federated = run(&federation.lgsp, principal, *purpose, sql)
+            .await
+            .unwrap_or_else(|e| panic!("{principal}: {sql}: {e}"));
+        assert!(single.iter().map(RecordBatch::num_rows).sum::<usize>() > 0, "{sql}");
+        assert_eq!(pretty(&federated), pretty(&single), "{principal}: {sql}");
+    }
+    // Refusals come back as refusals: the statistician's owner allows aggregates only.
+    let error = run(
+        &federation.lgsp,
+        "statistician",
+        Some("statistics"),
+        "SELECT sex FROM population.citizens",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, lienthong::Error::Denied(_) | lienthong::Error::Query(_)),
+        "{error}"
+    );
+
+    // The land officer's join ran at the land node as one sub-query; what it returned is what
+    // the LGSP received.
+    let lgsp = federation.audit(LGSP);
+    let land = federation.audit(LAND_NODE);
+    let completion = lgsp
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "completion" && r["principal"] == "land-officer")
+        .expect("the land officer's completion");
+    let calls = completion["remote_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{completion}");
+    let correlation = calls[0]["correlation_id"].as_str().unwrap();
+    let owner_query = land
+        .iter()
+        .find(|r| r["kind"] == "query" && r["via"]["correlation_id"] == correlation)
+        .expect("the land node audited the sub-query with the correlation id");
+    assert_eq!(owner_query["via"]["node"], LGSP);
+    assert_eq!(owner_query["principal"], "land-officer");
+    assert_eq!(owner_query["outcome"], "accepted");
+    let owner_sql = owner_query["sql"].as_str().unwrap();
+    assert!(owner_sql.contains("JOIN"), "the join went to the owner: {owner_sql}");
+    let owner_completion = land
+        .iter()
+        .find(|r| r["kind"] == "completion" && r["query_id"] == owner_query["query_id"])
+        .unwrap();
+    assert_eq!(owner_completion["rows"], calls[0]["rows"]);
+    assert_eq!(owner_completion["rows"], completion["rows"]);
+
+    // Every log verifies.
+    for node in [POPULATION_NODE, LAND_NODE] {
+        lienthong::audit::verify(&federation.home.join(node).join("audit").join("audit.jsonl")).unwrap();
+    }
+    lienthong::audit::verify(federation.lgsp.audit_path()).unwrap();
+    attacks(&federation).await;
+}
+
+/// A JWT signed with `pem` (an Ed25519 PKCS#8 key) carrying `claims`.
+fn signed(pem: &str, claims: &serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA), claims, &key).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sends `sql` to the population node with `assertion` (and `bearer`, if given) as a raw Flight
+/// SQL client would: GetFlightInfo, then DoGet with `second` as the second request's assertion.
+async fn call(url: &str, sql: &str, assertion: &str, second: Option<&str>) -> Result<usize, tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(url.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = FlightSqlServiceClient::new(channel);
+    client.set_header(lienthong::node::ASSERTION_HEADER, assertion);
+    let info = client
+        .execute(sql.to_owned(), None)
+        .await
+        .map_err(crate::common::status)?;
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    if let Some(second) = second {
+        client.set_header(lienthong::node::ASSERTION_HEADER, second);
+    }
+    let batches: Vec<RecordBatch> =
+        futures::TryStreamExt::try_collect(client.do_get(ticket).await.map_err(crate::common::status)?)
+            .await
+            .map_err(crate::common::status)?;
+    Ok(batches.iter().map(RecordBatch::num_rows).sum())
+}
+
+async fn attacks(federation: &Federation) {
+    use sha2::Digest;
+    let url = &federation.owners[POPULATION_NODE].1;
+    let lgsp_key = &federation.keys[LGSP].0;
+    let rogue_key = lienthong::node::generate_key().unwrap().0;
+    let sql = "SELECT count(*) FROM population.citizens WHERE current_ward_code <> '00070'";
+    let hash = |s: &str| {
+        sha2::Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let claims = |jti: &str| {
+        serde_json::json!({
+            "iss": LGSP, "aud": POPULATION_NODE, "iat": now(), "exp": now() + 20, "jti": jti, "cid": "hanoi_lgsp/attack",
+            "sub": "ward-officer", "agency": "000.70.99.H26", "roles": ["one-stop-officer"],
+            "attributes": {"ward": "00070", "province": "01"}, "purpose": "tthc", "sql": hash(sql),
+        })
+    };
+    // A genuine assertion works, and the owner's row filter is the ceiling: the LGSP grants the
+    // ward officer every row, the owner only its ward's.
+    let ok = call(
+        url,
+        sql,
+        &signed(lgsp_key, &claims("a1")),
+        Some(&signed(lgsp_key, &claims("a2"))),
+    )
+    .await;
+    assert_eq!(ok.unwrap(), 1, "one row: the count, which is 0 outside the ward");
+    let outside = run(&federation.lgsp, "ward-officer", Some("tthc"), sql).await.unwrap();
+    assert!(pretty(&outside).contains("| 0 "), "{}", pretty(&outside));
+
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = claims("x");
+        c["jti"] = serde_json::json!(format!("j{}", now_nanos()));
+        f(&mut c);
+        c
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("replayed", signed(lgsp_key, &claims("a1"))),
+        ("forged: another key", signed(&rogue_key, &with(&|_| {}))),
+        (
+            "expired",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["exp"] = serde_json::json!(now() - 60);
+                }),
+            ),
+        ),
+        (
+            "lives for an hour",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["exp"] = serde_json::json!(now() + 3600);
+                }),
+            ),
+        ),
+        (
+            "wrong audience",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["aud"] = serde_json::json!(LAND_NODE);
+                }),
+            ),
+        ),
+        (
+            "SQL swapped after signing",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["sql"] = serde_json::json!(hash("SELECT 1"));
+                }),
+            ),
+        ),
+        (
+            "agency it may not speak for",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["agency"] = serde_json::json!("000.00.00.G09");
+                }),
+            ),
+        ),
+        (
+            "purpose it may not assert",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["purpose"] = serde_json::json!("marketing");
+                }),
+            ),
+        ),
+        (
+            "attribute it may not set",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["attributes"]["clearance"] = serde_json::json!("top");
+                }),
+            ),
+        ),
+        (
+            "unknown peer",
+            signed(
+                &rogue_key,
+                &with(&|c| {
+                    c["iss"] = serde_json::json!("rogue_node");
+                }),
+            ),
+        ),
+        ("not a token", "not.a.token".to_owned()),
+    ];
+    for (name, assertion) in cases {
+        let second = signed(lgsp_key, &with(&|_| {}));
+        let refused = call(url, sql, &assertion, Some(&second)).await;
+        let status = refused.expect_err(name);
+        assert!(
+            matches!(
+                status.code(),
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+            ),
+            "{name}: {status:?}"
+        );
+        assert!(
+            !status.message().contains("00070") && !status.message().contains("ward"),
+            "{name}: {status:?}"
+        );
+    }
+    // A call's ticket is not redeemed with the same assertion again (one-time ids).
+    let reused = signed(lgsp_key, &with(&|_| {}));
+    assert!(
+        call(url, sql, &reused, None).await.is_err(),
+        "the assertion was used twice"
+    );
+    // The owner audited every refusal with its reason.
+    let refusals = federation
+        .audit(POPULATION_NODE)
+        .into_iter()
+        .filter(|r| r["outcome"] == "denied")
+        .count();
+    assert!(refusals >= 11, "{refusals}");
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
