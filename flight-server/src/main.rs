@@ -129,6 +129,10 @@ struct DemoArgs {
     /// Stop after the tour instead of serving the demo catalog over Flight SQL.
     #[arg(long)]
     no_serve: bool,
+    /// Run the demo as three agencies' nodes on loopback (population owner, land owner, the Hà
+    /// Nội LGSP), each a `lienthong serve` process with its own catalog, key and audit log.
+    #[arg(long)]
+    federated: bool,
     #[command(flatten)]
     server: cmd::serve::ServerArgs,
 }
@@ -150,6 +154,13 @@ fn main() -> ExitCode {
         Command::Generate(args) => cmd::generate::run(&args.out, args.dataset.citizens, args.dataset.seed, !cli.quiet)
             .map(|_| ExitCode::SUCCESS),
         Command::Validate { catalog } => cmd::validate::run(&catalog),
+        Command::Demo(args) if args.federated => cmd::federated::run(
+            &args.dir,
+            args.dataset.citizens,
+            args.dataset.seed,
+            !cli.quiet,
+            !args.no_serve,
+        ),
         Command::Demo(args) => cmd::demo::run(
             &args.dir,
             args.dataset.citizens,

@@ -17,6 +17,7 @@ fn access(catalog: &Catalog, who: &str, purpose: Option<&str>, table: &str) -> O
         id: who,
         principal: catalog.principals.get(who),
         purpose,
+        via: None,
     };
     let (database, table) = table.split_once('.').unwrap();
     resolve(catalog, &caller, database, table, today())
@@ -311,4 +312,54 @@ fn the_stricter_mask_wins_and_masks_that_cannot_be_ranked_both_apply() {
         let a = access(&catalog, "ward-officer", Some("tthc"), "population.citizens").unwrap();
         assert_eq!(mask_of(&a, "phone"), Some(&keep(1)), "{id}");
     }
+}
+
+/// The population owner's node of the federated demo (keys and addresses are placeholders).
+fn population_node() -> Catalog {
+    let key = ("unused".to_owned(), "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned());
+    let names = [lienthong_synth::federated::LGSP, "mps", "hanoi_dae"];
+    let keys = names.iter().map(|n| ((*n).to_owned(), key.clone())).collect();
+    let urls = names.iter().map(|n| ((*n).to_owned(), "grpc://127.0.0.1:9".to_owned())).collect();
+    lienthong_synth::federated::build(1, &keys, &urls)
+        .unwrap()
+        .into_iter()
+        .find(|n| n.name == "mps")
+        .unwrap()
+        .catalog
+}
+
+#[test]
+fn grants_to_callers_through_a_peer_select_only_them_and_local_grants_never_reach_them() {
+    let catalog = population_node();
+    let owner = catalog.principals.get("population-owner").unwrap().clone();
+    let officer = lienthong::spec::Principal {
+        agency: lienthong::spec::AgencyCode::parse("000.70.99.H26").unwrap(),
+        roles: vec!["one-stop-officer".into()],
+        attributes: [("ward", "00070"), ("province", "01")]
+            .map(|(k, v)| (k.to_owned(), lienthong::spec::AttributeValue::String(v.to_owned())))
+            .into(),
+        credential: None,
+        certificates: Vec::new(),
+        description: None,
+    };
+    let resolve_as = |id: &str, principal: &lienthong::spec::Principal, via: Option<&str>| {
+        let purpose = if id == "population-owner" { "data-stewardship" } else { "tthc" };
+        let caller = Caller {
+            id,
+            principal: Some(principal),
+            purpose: Some(purpose),
+            via,
+        };
+        resolve(&catalog, &caller, "population", "citizens", today())
+    };
+    // The ward officer asserted by the LGSP: the owner's grant, with its ward filter.
+    let through = resolve_as("ward-officer", &officer, Some("hanoi_lgsp")).expect("granted via the peer");
+    assert!(matches!(through.rows, Rows::Every(_)), "{:?}", through.rows);
+    // The same officer through another peer, or claiming to be local: nothing.
+    assert!(resolve_as("ward-officer", &officer, Some("other_lgsp")).is_none());
+    assert!(resolve_as("ward-officer", &officer, None).is_none());
+    // A peer asserting the owner's own principal (its id, agency and roles) gets no local grant.
+    let owner_local = resolve_as("population-owner", &owner, None);
+    assert!(owner_local.is_some());
+    assert!(resolve_as("population-owner", &owner, Some("hanoi_lgsp")).is_none());
 }

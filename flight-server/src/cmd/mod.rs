@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod federated;
 pub mod generate;
 pub mod hash_secret;
 pub mod query;
