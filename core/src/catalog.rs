@@ -51,7 +51,8 @@ pub(crate) struct Inner {
     pub spec: Arc<lienthong_spec::Catalog>,
     pub path: PathBuf,
     pub sources: Sources,
-    pub audit: AuditLog,
+    /// Shared with the catalogs [`Catalog::reload`] makes: one chain, one writer.
+    pub audit: Arc<AuditLog>,
     pub secret: Option<PseudonymSecret>,
     pub today: Option<NaiveDate>,
     pub limits: Limits,
@@ -59,8 +60,19 @@ pub(crate) struct Inner {
     /// The node's signing key, when the catalog names one.
     pub node_key: Option<NodeKey>,
     /// Assertion ids already accepted from peers.
-    pub replays: Replays,
+    pub replays: Arc<Replays>,
     pub transport: Option<Arc<dyn crate::remote::Transport>>,
+}
+
+/// What a reloaded catalog keeps of the one it replaces.
+struct Kept {
+    audit: Arc<AuditLog>,
+    replays: Arc<Replays>,
+    secret: Option<PseudonymSecret>,
+    today: Option<NaiveDate>,
+    limits: Limits,
+    no_pushdown: bool,
+    transport: Option<Arc<dyn crate::remote::Transport>>,
 }
 
 impl Inner {
@@ -120,7 +132,6 @@ impl Catalog {
     /// [`Catalog::open`] with options.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let file = lienthong_spec::load(path.as_ref())?;
-        let base_dir = file.base_dir().to_owned();
         let secret = match options.pseudonym_secret {
             Some(secret) => Some(secret),
             None => PseudonymSecret::from_env().transpose().map_err(Error::Query)?,
@@ -128,9 +139,51 @@ impl Catalog {
         let audit_path = options
             .audit_path
             .unwrap_or_else(|| match &file.catalog.node.audit_log {
-                Some(path) => base_dir.join(path),
-                None => base_dir.join("audit").join("audit.jsonl"),
+                Some(path) => file.base_dir().join(path),
+                None => file.base_dir().join("audit").join("audit.jsonl"),
             });
+        let kept = Kept {
+            audit: Arc::new(AuditLog::new(audit_path)),
+            replays: Arc::default(),
+            secret,
+            today: options.today,
+            limits: options.limits,
+            no_pushdown: options.no_pushdown,
+            transport: options.transport,
+        };
+        Self::assemble(file, kept)
+    }
+
+    /// The catalog as its file now reads, for the queries that start from now on (sessions already
+    /// open keep the policy they started with). What is not in the file stays as it was opened:
+    /// the audit log (the same chain, whatever `node.audit_log` now says), the pseudonym secret,
+    /// the options, and the one-time ids already accepted from peers. A file that no longer
+    /// validates is an error and changes nothing.
+    ///
+    /// ```no_run
+    /// # fn main() -> lienthong::Result<()> {
+    /// let catalog = lienthong::Catalog::open("demo-data/catalog.yaml")?;
+    /// // … an administrator removes a grant from the file …
+    /// let catalog = catalog.reload()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn reload(&self) -> Result<Self> {
+        let file = lienthong_spec::load(&self.inner.path)?;
+        let inner = &self.inner;
+        let kept = Kept {
+            audit: Arc::clone(&inner.audit),
+            replays: Arc::clone(&inner.replays),
+            secret: inner.secret.clone(),
+            today: inner.today,
+            limits: inner.limits.clone(),
+            no_pushdown: inner.no_pushdown,
+            transport: inner.transport.clone(),
+        };
+        Self::assemble(file, kept)
+    }
+
+    fn assemble(file: lienthong_spec::CatalogFile, kept: Kept) -> Result<Self> {
+        let base_dir = file.base_dir().to_owned();
         let node_key = match &file.catalog.node.key {
             Some(key) => Some(NodeKey::read(&base_dir.join(key))?),
             None => None,
@@ -141,14 +194,14 @@ impl Catalog {
                 sources: Sources::new(Arc::clone(&spec), base_dir),
                 spec,
                 path: file.path,
-                audit: AuditLog::new(audit_path),
-                secret,
-                today: options.today,
-                limits: options.limits,
-                no_pushdown: options.no_pushdown,
+                audit: kept.audit,
+                secret: kept.secret,
+                today: kept.today,
+                limits: kept.limits,
+                no_pushdown: kept.no_pushdown,
                 node_key,
-                replays: Replays::default(),
-                transport: options.transport,
+                replays: kept.replays,
+                transport: kept.transport,
             }),
         })
     }

@@ -47,7 +47,8 @@ enum Command {
     ///
     /// Clients authenticate with the handshake (principal id and secret) or a bearer token and
     /// declare their purpose in the `x-lienthong-purpose` header; without credentials they are
-    /// `public`. Stops on SIGINT or SIGTERM.
+    /// `public`. Stops on SIGINT or SIGTERM; SIGHUP reloads the catalog file (the new policy holds
+    /// for the requests after it; a file that does not validate leaves the running one).
     Serve(cmd::serve::ServeArgs),
     /// Work with audit logs.
     #[command(subcommand)]

@@ -316,10 +316,16 @@ fn the_stricter_mask_wins_and_masks_that_cannot_be_ranked_both_apply() {
 
 /// The population owner's node of the federated demo (keys and addresses are placeholders).
 fn population_node() -> Catalog {
-    let key = ("unused".to_owned(), "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned());
+    let key = (
+        "unused".to_owned(),
+        "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+    );
     let names = [lienthong_synth::federated::LGSP, "mps", "hanoi_dae"];
     let keys = names.iter().map(|n| ((*n).to_owned(), key.clone())).collect();
-    let urls = names.iter().map(|n| ((*n).to_owned(), "grpc://127.0.0.1:9".to_owned())).collect();
+    let urls = names
+        .iter()
+        .map(|n| ((*n).to_owned(), "grpc://127.0.0.1:9".to_owned()))
+        .collect();
     lienthong_synth::federated::build(1, &keys, &urls)
         .unwrap()
         .into_iter()
@@ -343,7 +349,11 @@ fn grants_to_callers_through_a_peer_select_only_them_and_local_grants_never_reac
         description: None,
     };
     let resolve_as = |id: &str, principal: &lienthong::spec::Principal, via: Option<&str>| {
-        let purpose = if id == "population-owner" { "data-stewardship" } else { "tthc" };
+        let purpose = if id == "population-owner" {
+            "data-stewardship"
+        } else {
+            "tthc"
+        };
         let caller = Caller {
             id,
             principal: Some(principal),

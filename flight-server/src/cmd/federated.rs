@@ -29,7 +29,11 @@ const STEPS: &[(&str, &str, &str)] = &[
         "tthc",
         "SELECT count(*) AS outside_the_ward FROM population.citizens WHERE current_ward_code <> '00070'",
     ),
-    ("ward-officer", "tthc", "SELECT ethnicity, religion FROM population.citizens"),
+    (
+        "ward-officer",
+        "tthc",
+        "SELECT ethnicity, religion FROM population.citizens",
+    ),
     (
         "business-registrar",
         "business-registration",
@@ -88,11 +92,13 @@ pub fn run(dir: &Path, citizens: u64, seed: u64, progress: bool, serve: bool) ->
     write(&placeholder)?;
     let population = start(POPULATION_NODE, &nodes_dir, &secret)?;
     let land = start(LAND_NODE, &nodes_dir, &secret)?;
-    write(&[population.url.clone(), land.url.clone()]
-        .into_iter()
-        .zip([POPULATION_NODE, LAND_NODE])
-        .map(|(url, n)| (n.to_owned(), url))
-        .collect())?;
+    write(
+        &[population.url.clone(), land.url.clone()]
+            .into_iter()
+            .zip([POPULATION_NODE, LAND_NODE])
+            .map(|(url, n)| (n.to_owned(), url))
+            .collect(),
+    )?;
     let lgsp = start(LGSP, &nodes_dir, &secret)?;
     let nodes = [&population, &land, &lgsp];
 
@@ -226,7 +232,13 @@ fn start(name: &'static str, nodes_dir: &Path, secret: &str) -> anyhow::Result<N
 }
 
 /// Runs `sql` at `url` as a Flight SQL client signed in as `principal`.
-async fn ask(url: &str, principal: &str, secret: &str, purpose: &str, sql: &str) -> Result<Vec<RecordBatch>, tonic::Status> {
+async fn ask(
+    url: &str,
+    principal: &str,
+    secret: &str,
+    purpose: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, tonic::Status> {
     let channel = tonic::transport::Endpoint::from_shared(url.replace("grpc://", "http://"))
         .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?
         .connect()

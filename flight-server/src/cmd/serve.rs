@@ -181,6 +181,7 @@ pub fn serve(
             lienthong_server::say!("metrics on http://{}/metrics", metrics_listener.local_addr()?);
             tokio::spawn(flight::metrics::serve_metrics(server.metrics(), metrics_listener));
         }
+        reload_on_hangup(server.reloader())?;
         let shutdown = shutdown_signal()?;
         ready(addr);
         lienthong_server::say!(
@@ -193,6 +194,30 @@ pub fn serve(
         lienthong_server::say!("lienthong stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads the catalog on every SIGHUP (`kill -HUP <pid>`): the new policy holds for the
+/// requests that arrive after it; a file that does not validate leaves the running policy.
+fn reload_on_hangup(reload: impl Fn() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                match reload() {
+                    Ok(()) => {
+                        tracing::info!("catalog reloaded");
+                        lienthong_server::say!("catalog reloaded");
+                    }
+                    Err(error) => tracing::error!("catalog not reloaded, the running policy stays: {error:#}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(reload);
+    Ok(())
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM, listened for from the moment this is called: before the server

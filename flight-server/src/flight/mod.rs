@@ -144,6 +144,13 @@ impl Server {
         })
     }
 
+    /// Reloads the catalog file into the running server (see [`Service::reload`]); callable from
+    /// another task, e.g. on SIGHUP.
+    pub fn reloader(&self) -> impl Fn() -> anyhow::Result<()> + Send + Sync + 'static {
+        let service = Arc::clone(&self.service);
+        move || service.reload()
+    }
+
     /// The server's counters (for [`metrics::serve_metrics`]).
     pub fn metrics(&self) -> Arc<metrics::Metrics> {
         self.service.metrics()

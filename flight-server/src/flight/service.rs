@@ -45,14 +45,20 @@ use crate::auth::jwt::Issuers;
 mod handshake;
 mod plain;
 
+/// A catalog and the identities (token issuers, certificates) it declares.
+struct Loaded {
+    catalog: Catalog,
+    identities: Identities,
+}
+
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
 
 /// The Flight SQL service over one catalog.
 pub struct Service {
-    catalog: Catalog,
+    /// The catalog and the identities it declares; replaced whole by [`Service::reload`].
+    loaded: std::sync::RwLock<Arc<Loaded>>,
     config: Config,
     statements: Statements,
-    identities: Identities,
     slots: Slots,
     rate: RateLimit,
     metrics: Arc<Metrics>,
@@ -92,10 +98,9 @@ impl Service {
         );
         let rate = RateLimit::new(config.rate_per_minute, config.public_rate_per_minute);
         Ok(Self {
-            catalog,
+            loaded: std::sync::RwLock::new(Arc::new(Loaded { catalog, identities })),
             config,
             statements,
-            identities,
             slots,
             rate,
             metrics: Arc::new(Metrics::default()),
@@ -104,9 +109,29 @@ impl Service {
         })
     }
 
+    /// The catalog and identities in force now.
+    fn loaded(&self) -> Arc<Loaded> {
+        Arc::clone(&self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Reads the catalog file again and serves the new policy to the requests that arrive from
+    /// now on (queries already planned finish under the old one); the audit log, tickets and
+    /// one-time ids carry over. A file that no longer validates, or a token issuer key that
+    /// cannot be read, is an error and the running policy stays.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let catalog = self.loaded().catalog.reload()?;
+        let identities = Identities {
+            issuers: Issuers::load(catalog.spec(), catalog.path())?,
+            certificates: Certificates::of(catalog.spec()),
+        };
+        *self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Arc::new(Loaded { catalog, identities });
+        Ok(())
+    }
+
     /// Whether the catalog maps client certificates to principals.
     pub fn maps_certificates(&self) -> bool {
-        !self.identities.certificates.is_empty()
+        !self.loaded().identities.certificates.is_empty()
     }
 
     /// The server's counters.
@@ -133,13 +158,13 @@ impl Service {
                 }
             };
         }
-        let certified = self.identities.certified(&request);
+        let certified = self.loaded().identities.certified(&request);
         match certified.and_then(|c| {
             Caller::of(
                 request.metadata(),
                 c,
                 self.statements.sealer(),
-                &self.identities.issuers,
+                &self.loaded().identities.issuers,
             )
         }) {
             Ok(caller) => {
@@ -167,6 +192,7 @@ impl Service {
             .and_then(|c| c.first())
             .map(|leaf| crate::auth::certificate::presented(leaf));
         let call = self
+            .loaded()
             .catalog
             .verify_call(token, presented.as_ref())
             .map_err(|_| refused())?;
@@ -180,8 +206,8 @@ impl Service {
             .admit(&caller.principal)
             .inspect_err(|_| self.metrics.denied("rate"))?;
         match &caller.remote {
-            Some(call) => self.catalog.remote_session(call, sql),
-            None => self.catalog.session(&caller.principal, caller.purpose()),
+            Some(call) => self.loaded().catalog.remote_session(call, sql),
+            None => self.loaded().catalog.session(&caller.principal, caller.purpose()),
         }
         .map_err(|e| self.refusal(e))
     }
@@ -198,6 +224,7 @@ impl Service {
             .admit(&caller.principal)
             .inspect_err(|_| self.metrics.denied("rate"))?;
         let session = self
+            .loaded()
             .catalog
             .session(&caller.principal, caller.purpose())
             .map_err(|e| self.refusal(e))?;
@@ -366,7 +393,7 @@ impl FlightSqlService for Service {
             .await?;
         if let Some(call) = &caller.remote {
             // The calling node checks this against the key it pinned for this node.
-            let acknowledgement = self.catalog.acknowledge(call).map_err(|e| self.refusal(e))?;
+            let acknowledgement = self.loaded().catalog.acknowledge(call).map_err(|e| self.refusal(e))?;
             let value = MetadataValue::try_from(acknowledgement).map_err(|_| Status::internal("acknowledgement"))?;
             response
                 .metadata_mut()
@@ -489,7 +516,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         self.session(&request)?;
         let mut builder = query.into_builder();
-        builder.append(self.catalog.spec().node.name.as_str());
+        builder.append(self.loaded().catalog.spec().node.name.as_str());
         let schema = builder.schema();
         Ok(Self::batch_stream(schema, builder.build().map_err(Status::from)?))
     }
@@ -501,7 +528,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let (_, session) = self.session(&request)?;
         let schema = query.clone().into_builder().schema();
-        let batch = metadata::db_schemas(&session, &self.catalog.spec().node.name, query)?;
+        let batch = metadata::db_schemas(&session, &self.loaded().catalog.spec().node.name, query)?;
         Ok(Self::batch_stream(schema, batch))
     }
 
@@ -512,7 +539,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let (_, session) = self.session(&request)?;
         let schema = query.clone().into_builder().schema();
-        let batch = metadata::tables(&session, &self.catalog.spec().node.name, query).await?;
+        let batch = metadata::tables(&session, &self.loaded().catalog.spec().node.name, query).await?;
         Ok(Self::batch_stream(schema, batch))
     }
 
@@ -545,7 +572,8 @@ impl FlightSqlService for Service {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let (_, session) = self.session(&request)?;
-        let spec = self.catalog.spec();
+        let loaded = self.loaded();
+        let spec = loaded.catalog.spec();
         let batch = metadata::primary_keys(&session, spec, &spec.node.name, &query)?;
         Ok(Self::batch_stream(metadata::primary_keys_schema(), batch))
     }
@@ -653,7 +681,7 @@ impl FlightSqlService for Service {
             &action,
             &caller,
             self.statements.sealer(),
-            self.catalog.spec(),
+            self.loaded().catalog.spec(),
             expiry(self.config.token_ttl),
         )?;
         let mut response: Response<<Self as FlightService>::DoActionStream> =

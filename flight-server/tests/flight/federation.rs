@@ -87,8 +87,15 @@ impl Federation {
             .tempdir()
             .unwrap()
             .keep();
-        // The catalogs address the demo data as ../../<dir>: the nodes live under the data.
-        let nodes_root = data.to_owned();
+        // The catalogs address the demo data as ../../<dir>: each federation's nodes live in a
+        // directory of their own that links to the shared data.
+        let nodes_root = home.clone();
+        for entry in std::fs::read_dir(data).unwrap().map(Result::unwrap) {
+            let name = entry.file_name();
+            if name != "nodes" && name != "audit" {
+                std::os::unix::fs::symlink(entry.path(), nodes_root.join(name)).unwrap();
+            }
+        }
         let keys: BTreeMap<String, (String, String)> = [LGSP, POPULATION_NODE, LAND_NODE]
             .iter()
             .map(|n| ((*n).to_owned(), lienthong::node::generate_key().unwrap()))
@@ -119,6 +126,21 @@ impl Federation {
             lgsp,
             single,
         }
+    }
+
+    /// Stops `node`'s process.
+    fn kill(&mut self, node: &str) {
+        drop(self.owners.remove(node));
+    }
+
+    /// Rewrites `node`'s catalog with `change` and has the running node reload it (SIGHUP).
+    fn change_catalog(&self, node: &str, change: impl FnOnce(&mut lienthong_spec::Catalog)) {
+        let path = self.home.join(node).join("catalog.yaml");
+        let mut catalog = lienthong_spec::load(&path).unwrap().catalog;
+        change(&mut catalog);
+        std::fs::write(&path, lienthong_spec::to_yaml(&catalog, &["changed by the test"])).unwrap();
+        let pid = self.owners[node].0.0.id().to_string();
+        assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
     }
 
     fn audit(&self, node: &str) -> Vec<serde_json::Value> {
@@ -434,4 +456,64 @@ fn now_nanos() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_down_fails_only_its_queries_and_a_grant_it_removes_is_gone_at_the_next_call() {
+    let mut federation = Federation::start();
+    let land_officer = |f: &Federation| {
+        let lgsp = f.lgsp.clone();
+        async move {
+            run(
+                &lgsp,
+                "land-officer",
+                Some("land-management"),
+                "SELECT count(*) FROM land.parcels p JOIN land.rights r ON r.parcel_id = p.parcel_id",
+            )
+            .await
+        }
+    };
+    assert!(land_officer(&federation).await.is_ok());
+
+    // The population owner goes down: queries naming its tables fail, clearly and audited as
+    // failed; the land owner's still work.
+    federation.kill(POPULATION_NODE);
+    let error = run(&federation.lgsp, "ward-officer", Some("tthc"), SCENARIOS[0].2)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, lienthong::Error::Source { .. }), "{error:?}");
+    assert!(error.to_string().contains("mps_node"), "{error}");
+    let failed = federation
+        .audit(LGSP)
+        .into_iter()
+        .rev()
+        .find(|r| r["principal"] == "ward-officer" && r["kind"] != "query")
+        .unwrap();
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert!(land_officer(&federation).await.is_ok());
+
+    // The land owner removes its grant to the land officer and reloads: the next call is denied,
+    // whatever the LGSP's catalog still grants.
+    federation.change_catalog(LAND_NODE, |catalog| {
+        catalog
+            .grants
+            .retain(|_, g| !g.purposes.iter().any(|p| p == "land-management"));
+    });
+    let mut denied = None;
+    for _ in 0..100 {
+        match land_officer(&federation).await {
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(e) => {
+                denied = Some(e);
+                break;
+            }
+        }
+    }
+    // As for a local caller, a table the caller has no grant on does not exist for it.
+    let denied = denied.expect("the owner reloaded its catalog");
+    assert!(
+        matches!(&denied, lienthong::Error::Query(m) if m.contains("not found")),
+        "{denied:?}"
+    );
+    assert!(land_officer(&federation).await.is_err(), "still refused");
 }

@@ -30,7 +30,7 @@ impl Service {
             tracing::info!(principal = %principal, "handshake refused");
             Status::unauthenticated("authentication failed")
         };
-        let certified = self.identities.certified(&request).map_err(|_| refused("?"))?;
+        let certified = self.loaded().identities.certified(&request).map_err(|_| refused("?"))?;
         let basic = match request.metadata().get("authorization") {
             None => None,
             Some(_) => Some(basic_credentials(request.metadata()).map_err(|_| refused("?"))?),
@@ -78,8 +78,8 @@ impl Service {
             .await
             .map_err(|_| Status::unavailable("shutting down"))?;
         // Only the principal's credential travels to the blocking thread, not the catalog.
-        let credential = credential_of(self.catalog.spec(), principal).cloned();
-        let decoy = decoy_for(self.catalog.spec());
+        let credential = credential_of(self.loaded().catalog.spec(), principal).cloned();
+        let decoy = decoy_for(self.loaded().catalog.spec());
         Ok(
             tokio::task::spawn_blocking(move || verify_credential(credential.as_ref(), &decoy, &secret))
                 .await
