@@ -34,7 +34,7 @@ fn validate_accepts_a_valid_catalog() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("valid (5 agencies, 2 principals, 3 sources, 2 databases, 3 tables, 4 grants, 2 tag rules)"),
+        stdout.contains("valid (5 agencies, 2 principals, 3 sources, 2 databases, 3 tables, 5 grants, 2 tag rules)"),
         "{stdout}"
     );
 }

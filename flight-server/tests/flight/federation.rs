@@ -37,11 +37,21 @@ impl Drop for Owner {
 }
 
 /// Starts `lienthong serve` on `catalog`, its log beside the catalog; returns it and its URL.
-fn spawn_owner(catalog: &Path) -> (Owner, String) {
+fn spawn_owner(catalog: &Path, tls: Option<&Path>) -> (Owner, String) {
     use std::io::BufRead;
     let log = catalog.with_file_name("serve.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args(["serve", "--catalog", catalog.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lienthong"));
+    command.args(["serve", "--catalog", catalog.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
+    if let Some(tls) = tls {
+        command
+            .arg("--tls-cert")
+            .arg(tls.join("server.pem"))
+            .arg("--tls-key")
+            .arg(tls.join("server.key"))
+            .arg("--tls-client-ca")
+            .arg(tls.join("ca.pem"));
+    }
+    let mut child = command
         .env("LIENTHONG_PSEUDONYM_KEY", SECRET)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -58,7 +68,7 @@ fn spawn_owner(catalog: &Path) -> (Owner, String) {
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         };
-        if let Some(at) = line.find("grpc://") {
+        if let Some(at) = line.find("grpc") {
             break line[at..].split_whitespace().next().unwrap().to_owned();
         }
     };
@@ -79,8 +89,58 @@ fn open(file: &Path, audit: &Path) -> Catalog {
     .unwrap()
 }
 
+/// Writes a CA, the owners' server certificate and the LGSP's and the land node's client
+/// certificates (PEM) into `dir`.
+fn certificates(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, "federation test CA");
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    for (file, common_name, names) in [
+        (
+            "server",
+            "localhost",
+            vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+        ),
+        ("lgsp", "hanoi-lgsp.test", Vec::new()),
+        ("dae", "hanoi-dae.test", Vec::new()),
+    ] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        let cert = params.signed_by(&key, &ca).unwrap();
+        std::fs::write(dir.join(format!("{file}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{file}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+/// Rewrites the catalog file at `path` with `change`.
+fn edit(path: &Path, change: impl FnOnce(&mut lienthong_spec::Catalog)) {
+    let mut catalog = lienthong_spec::load(path).unwrap().catalog;
+    change(&mut catalog);
+    std::fs::write(path, lienthong_spec::to_yaml(&catalog, &["changed by the test"])).unwrap();
+}
+
+/// TLS towards the owners, with the client certificate `name` (`None`: none).
+fn node_tls(name: Option<&str>) -> lienthong_spec::NodeTls {
+    lienthong_spec::NodeTls {
+        ca: "../../tls/ca.pem".into(),
+        certificate: name.map(|n| format!("../../tls/{n}.pem")),
+        key: name.map(|n| format!("../../tls/{n}.key")),
+        domain: Some("localhost".into()),
+    }
+}
+
 impl Federation {
     fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// With `mutual_tls`, the owners serve TLS, ask for client certificates and pin the LGSP's.
+    fn start_with(mutual_tls: bool) -> Self {
         let data = demo_dir();
         let home = tempfile::Builder::new()
             .prefix("lienthong-nodes-")
@@ -109,14 +169,45 @@ impl Federation {
         };
         write(&placeholder);
         let nodes = nodes_root.join("nodes");
+        let tls = mutual_tls.then(|| nodes_root.join("tls"));
+        if let Some(tls) = &tls {
+            certificates(tls);
+            for name in [POPULATION_NODE, LAND_NODE] {
+                edit(&nodes.join(name).join("catalog.yaml"), |c| {
+                    let peer = c.peers.get_mut(LGSP).unwrap();
+                    peer.certificates = vec![lienthong_spec::ClientCertificate::CommonName("hanoi-lgsp.test".into())];
+                });
+            }
+        }
         let mut owners = BTreeMap::new();
         let mut urls = BTreeMap::new();
         for name in [POPULATION_NODE, LAND_NODE] {
-            let (child, url) = spawn_owner(&nodes.join(name).join("catalog.yaml"));
+            let (child, url) = spawn_owner(&nodes.join(name).join("catalog.yaml"), tls.as_deref());
             urls.insert(name.to_owned(), url.clone());
             owners.insert(name.to_owned(), (child, url));
         }
         write(&urls);
+        if tls.is_some() {
+            // Written whole: a grpc+tls:// source without `tls` would not load.
+            let mut lgsp = lienthong_synth::federated::build(lienthong_synth::DEFAULT_SEED, &keys, &urls)
+                .unwrap()
+                .into_iter()
+                .find(|n| n.name == LGSP)
+                .unwrap()
+                .catalog;
+            for source in lgsp
+                .sources
+                .values_mut()
+                .filter(|s| s.kind == lienthong_spec::SourceKind::Node)
+            {
+                source.tls = Some(node_tls(Some("lgsp")));
+            }
+            std::fs::write(
+                nodes.join(LGSP).join("catalog.yaml"),
+                lienthong_spec::to_yaml(&lgsp, &[]),
+            )
+            .unwrap();
+        }
         let lgsp = open(&nodes.join(LGSP).join("catalog.yaml"), &home.join("lgsp-audit.jsonl"));
         let single = open(&data.join("catalog.yaml"), &home.join("single-audit.jsonl"));
         Self {
@@ -133,12 +224,17 @@ impl Federation {
         drop(self.owners.remove(node));
     }
 
+    /// The LGSP catalog changed by `change`, opened in this process (a copy beside the original).
+    fn lgsp_with(&self, variant: &str, change: impl FnOnce(&mut lienthong_spec::Catalog)) -> Catalog {
+        let path = self.home.join(LGSP).join(format!("{variant}.yaml"));
+        std::fs::copy(self.home.join(LGSP).join("catalog.yaml"), &path).unwrap();
+        edit(&path, change);
+        open(&path, &self.home.join(LGSP).join(format!("{variant}-audit.jsonl")))
+    }
+
     /// Rewrites `node`'s catalog with `change` and has the running node reload it (SIGHUP).
     fn change_catalog(&self, node: &str, change: impl FnOnce(&mut lienthong_spec::Catalog)) {
-        let path = self.home.join(node).join("catalog.yaml");
-        let mut catalog = lienthong_spec::load(&path).unwrap().catalog;
-        change(&mut catalog);
-        std::fs::write(&path, lienthong_spec::to_yaml(&catalog, &["changed by the test"])).unwrap();
+        edit(&self.home.join(node).join("catalog.yaml"), change);
         let pid = self.owners[node].0.0.id().to_string();
         assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
     }
@@ -436,6 +532,18 @@ async fn attacks(federation: &Federation) {
             "{name}: {status:?}"
         );
     }
+    // A direct client bringing a genuine assertion and a credential of its own: refused, neither
+    // identity is taken.
+    let channel = tonic::transport::Endpoint::from_shared(url.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = FlightSqlServiceClient::new(channel);
+    client.set_header(lienthong::node::ASSERTION_HEADER, signed(lgsp_key, &with(&|_| {})));
+    client.set_header("authorization", "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln");
+    let mixed = client.execute(sql.to_owned(), None).await;
+    assert!(mixed.is_err(), "an assertion with another credential was accepted");
     // A call's ticket is not redeemed with the same assertion again (one-time ids).
     let reused = signed(lgsp_key, &with(&|_| {}));
     assert!(
@@ -516,4 +624,37 @@ async fn an_owner_down_fails_only_its_queries_and_a_grant_it_removes_is_gone_at_
         "{denied:?}"
     );
     assert!(land_officer(&federation).await.is_err(), "still refused");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn between_nodes_over_mutual_tls_the_owner_accepts_only_the_peer_s_pinned_certificate() {
+    let federation = Federation::start_with(true);
+    let sql = SCENARIOS[1].2;
+    let answer = run(&federation.lgsp, "ward-officer", Some("tthc"), sql).await.unwrap();
+    assert_eq!(
+        pretty(&answer),
+        pretty(
+            &run(&federation.single, "ward-officer", Some("tthc"), sql)
+                .await
+                .unwrap()
+        )
+    );
+
+    // The LGSP's key, but the land node's certificate (issued by the same CA): refused.
+    let borrowed = federation.lgsp_with("borrowed-certificate", |c| {
+        for source in c.sources.values_mut().filter(|s| s.tls.is_some()) {
+            source.tls = Some(node_tls(Some("dae")));
+        }
+    });
+    let error = run(&borrowed, "ward-officer", Some("tthc"), sql).await.unwrap_err();
+    assert!(matches!(error, lienthong::Error::Denied(_)), "{error:?}");
+
+    // No client certificate: the owner's TLS handshake refuses the connection.
+    let anonymous = federation.lgsp_with("no-certificate", |c| {
+        for source in c.sources.values_mut().filter(|s| s.tls.is_some()) {
+            source.tls = Some(node_tls(None));
+        }
+    });
+    let error = run(&anonymous, "ward-officer", Some("tthc"), sql).await.unwrap_err();
+    assert!(matches!(error, lienthong::Error::Source { .. }), "{error:?}");
 }
