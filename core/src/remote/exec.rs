@@ -20,7 +20,7 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{Calls, RemoteError};
 use crate::barrier::Policy;
@@ -229,8 +229,35 @@ impl ExecutionPlan for RemoteQueryExec {
             });
             Ok::<_, datafusion::error::DataFusionError>(counted)
         };
-        let stream = futures::stream::once(opened).try_flatten();
+        // Sent at once rather than at the first poll: a join asks its build side first, and the
+        // other nodes' sub-queries should not wait for it. Dropping the stream (the caller went
+        // away) aborts the call, which cancels the owner's query with its gRPC stream.
+        let stream = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let call = AbortOnDrop(runtime.spawn(opened));
+                futures::stream::once(call.join()).try_flatten().boxed()
+            }
+            Err(_) => futures::stream::once(opened).try_flatten().boxed(),
+        };
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// A spawned call, aborted if its result is no longer wanted.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<DfResult<T>>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> DfResult<T> {
+        match (&mut self.0).await {
+            Ok(result) => result,
+            Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
+        }
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

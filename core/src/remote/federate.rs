@@ -11,9 +11,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::common::{DataFusionError, NullEquality, Result as DfResult};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Expr, Extension, LogicalPlan, SubqueryAlias};
+use datafusion::logical_expr::{Expr, Extension, JoinType, LogicalPlan, LogicalPlanBuilder, SubqueryAlias};
 use datafusion::sql::unparser::plan_to_sql;
 
 use super::exec::RemoteQuery;
@@ -32,6 +32,10 @@ pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> 
     if !reads_remote(&plan) {
         return Ok(plan);
     }
+    let plan = plan
+        .transform_up(regroup)
+        .map_err(|e| Error::Internal(format!("federating the plan: {e}")))?
+        .data;
     let (plan, target) =
         rewrite(plan, calls, known).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
     match target {
@@ -61,6 +65,90 @@ fn remote_source(plan: &LogicalPlan) -> Option<String> {
     };
     let provider = source_as_provider(&scan.source).ok()?;
     crate::source::remote_of(provider.as_ref()).map(|r: &RemoteTable| r.source_name.clone())
+}
+
+/// The source every table under `plan` belongs to, when `plan` could go to it whole (by its
+/// shape only; [`rewrite`] also checks the expressions).
+fn pure_source(plan: &LogicalPlan) -> Option<String> {
+    if let Some(source) = remote_source(plan) {
+        return Some(source);
+    }
+    let shape = match plan {
+        LogicalPlan::Extension(Extension { node }) => {
+            PolicyBarrier::of(node.as_ref()).is_some_and(|b| transparent(&b.policy))
+        }
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Join(_)
+        | LogicalPlan::Aggregate(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Distinct(_)
+        | LogicalPlan::SubqueryAlias(_) => true,
+        _ => false,
+    };
+    let mut sources = plan.inputs().into_iter().map(pure_source);
+    let first = sources.next()??;
+    (shape && sources.all(|s| s.as_ref() == Some(&first))).then_some(first)
+}
+
+/// `(X ⋈ Y) ⋈ Z` as `Y ⋈ (X ⋈ Z)` (or `X ⋈ (Y ⋈ Z)`) when X (or Y) and Z are one node's and the
+/// outer join's condition reads only them: the two then go to that node as one sub-query instead
+/// of two. Inner joins only, which may be regrouped freely; the columns keep their order.
+fn regroup(plan: LogicalPlan) -> DfResult<Transformed<LogicalPlan>> {
+    let LogicalPlan::Join(outer) = &plan else {
+        return Ok(Transformed::no(plan));
+    };
+    // The optimiser leaves a projection of plain columns between the joins; the columns it keeps
+    // are all still there after regrouping.
+    let left = match outer.left.as_ref() {
+        LogicalPlan::Projection(p) if p.expr.iter().all(|e| matches!(e, Expr::Column(_))) => p.input.as_ref(),
+        other => other,
+    };
+    let LogicalPlan::Join(inner) = left else {
+        return Ok(Transformed::no(plan));
+    };
+    if outer.join_type != JoinType::Inner
+        || inner.join_type != JoinType::Inner
+        || outer.null_equality != NullEquality::NullEqualsNothing
+        || inner.null_equality != NullEquality::NullEqualsNothing
+    {
+        return Ok(Transformed::no(plan));
+    }
+    let Some(source) = pure_source(&outer.right) else {
+        return Ok(Transformed::no(plan));
+    };
+    let (left, right) = (pure_source(&inner.left), pure_source(&inner.right));
+    let (same, other) = match (left.as_ref() == Some(&source), right.as_ref() == Some(&source)) {
+        (true, false) => (&inner.left, &inner.right),
+        (false, true) => (&inner.right, &inner.left),
+        _ => return Ok(Transformed::no(plan)),
+    };
+    let mut outer_columns = HashSet::new();
+    for expr in outer.on.iter().flat_map(|(l, r)| [l, r]).chain(&outer.filter) {
+        outer_columns.extend(expr.column_refs());
+    }
+    if !outer_columns
+        .iter()
+        .all(|c| same.schema().has_column(c) || outer.right.schema().has_column(c))
+    {
+        return Ok(Transformed::no(plan));
+    }
+    let keys = |join: &datafusion::logical_expr::Join| -> (Vec<Expr>, Vec<Expr>) { join.on.iter().cloned().unzip() };
+    let grouped = LogicalPlanBuilder::from(same.as_ref().clone())
+        .join_with_expr_keys(
+            outer.right.as_ref().clone(),
+            JoinType::Inner,
+            keys(outer),
+            outer.filter.clone(),
+        )?
+        .build()?;
+    let joined = LogicalPlanBuilder::from(other.as_ref().clone())
+        .join_with_expr_keys(grouped, JoinType::Inner, keys(inner), inner.filter.clone())?
+        .build()?;
+    let columns: Vec<Expr> = plan.schema().columns().into_iter().map(Expr::Column).collect();
+    let restored = LogicalPlanBuilder::from(joined).project(columns)?.build()?;
+    Ok(Transformed::yes(restored))
 }
 
 fn transparent(policy: &Policy) -> bool {

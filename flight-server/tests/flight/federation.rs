@@ -262,7 +262,8 @@ async fn run(
     catalog.session(principal, purpose)?.sql(sql).await?.collect().await
 }
 
-/// The demo tour's scenarios, each principal's query run on one node and through three.
+/// The demo tour's scenarios, each principal's query run on one node and through three (and one
+/// join whose order must change for the land tables to meet at the land node).
 const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
     (
         "ward-officer",
@@ -300,6 +301,11 @@ const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
         "SELECT p.parcel_id, p.ward_code, p.area_m2, r.holder_kind, r.holder_citizen_id \
          FROM land.parcels p JOIN land.rights r ON r.parcel_id = p.parcel_id ORDER BY p.parcel_id, r.holder_citizen_id",
     ),
+    (
+        "ward-officer",
+        Some("tthc"),
+        "SELECT r.parcel_id, c.full_name, p.area_m2, r.share FROM land.rights r          JOIN population.citizens c ON c.citizen_id = r.holder_citizen_id          JOIN land.parcels p ON p.parcel_id = r.parcel_id ORDER BY 1, 2",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -331,6 +337,31 @@ async fn three_nodes_answer_the_scenarios_as_one_node_does_under_the_owners_poli
     // the LGSP received.
     let lgsp = federation.audit(LGSP);
     let land = federation.audit(LAND_NODE);
+    // The ward officer's three-way join: one sub-query per owner, the land tables joined at the
+    // land node (the joins regrouped so that they are contiguous).
+    let paperless = lgsp
+        .iter()
+        .find(|r| {
+            r["kind"] == "query"
+                && r["principal"] == "ward-officer"
+                && r["sql"].as_str().unwrap().contains("JOIN land.parcels")
+        })
+        .unwrap();
+    let calls: Vec<&str> = paperless["remote_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls, [POPULATION_NODE, LAND_NODE], "{paperless}");
+    let joined_at_owner = land
+        .iter()
+        .find(|r| r["kind"] == "query" && r["via"]["correlation_id"] == paperless["remote_calls"][1]["correlation_id"])
+        .unwrap();
+    assert!(
+        joined_at_owner["sql"].as_str().unwrap().contains("JOIN land.parcels"),
+        "{joined_at_owner}"
+    );
     let completion = lgsp
         .iter()
         .rev()
