@@ -1,0 +1,212 @@
+//! Assertions an attacker would craft, sent straight to an owner node: each is refused without
+//! telling what exists, and audited.
+
+use arrow::array::RecordBatch;
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use lienthong_synth::federated::{LAND_NODE, LGSP, POPULATION_NODE};
+
+use super::{Federation, run};
+use crate::common::pretty;
+
+/// A JWT signed with `pem` (an Ed25519 PKCS#8 key) carrying `claims`.
+fn signed(pem: &str, claims: &serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA), claims, &key).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sends `sql` to the population node with `assertion` (and `bearer`, if given) as a raw Flight
+/// SQL client would: GetFlightInfo, then DoGet with `second` as the second request's assertion.
+async fn call(url: &str, sql: &str, assertion: &str, second: Option<&str>) -> Result<usize, tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(url.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = FlightSqlServiceClient::new(channel);
+    client.set_header(lienthong::node::ASSERTION_HEADER, assertion);
+    let info = client
+        .execute(sql.to_owned(), None)
+        .await
+        .map_err(crate::common::status)?;
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    if let Some(second) = second {
+        client.set_header(lienthong::node::ASSERTION_HEADER, second);
+    }
+    let batches: Vec<RecordBatch> =
+        futures::TryStreamExt::try_collect(client.do_get(ticket).await.map_err(crate::common::status)?)
+            .await
+            .map_err(crate::common::status)?;
+    Ok(batches.iter().map(RecordBatch::num_rows).sum())
+}
+
+pub(super) async fn attacks(federation: &Federation) {
+    use sha2::Digest;
+    let url = &federation.owners[POPULATION_NODE].1;
+    let lgsp_key = &federation.keys[LGSP].0;
+    let rogue_key = lienthong::node::generate_key().unwrap().0;
+    let sql = "SELECT count(*) FROM population.citizens WHERE current_ward_code <> '00070'";
+    let hash = |s: &str| {
+        sha2::Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let claims = |jti: &str| {
+        serde_json::json!({
+            "iss": LGSP, "aud": POPULATION_NODE, "iat": now(), "exp": now() + 20, "jti": jti, "cid": "hanoi_lgsp/attack",
+            "sub": "ward-officer", "agency": "000.70.99.H26", "roles": ["one-stop-officer"],
+            "attributes": {"ward": "00070", "province": "01"}, "purpose": "tthc", "sql": hash(sql),
+        })
+    };
+    // A genuine assertion works, and the owner's row filter is the ceiling: the LGSP grants the
+    // ward officer every row, the owner only its ward's.
+    let ok = call(
+        url,
+        sql,
+        &signed(lgsp_key, &claims("a1")),
+        Some(&signed(lgsp_key, &claims("a2"))),
+    )
+    .await;
+    assert_eq!(ok.unwrap(), 1, "one row: the count, which is 0 outside the ward");
+    let outside = run(&federation.lgsp, "ward-officer", Some("tthc"), sql).await.unwrap();
+    assert!(pretty(&outside).contains("| 0 "), "{}", pretty(&outside));
+
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = claims("x");
+        c["jti"] = serde_json::json!(format!("j{}", now_nanos()));
+        f(&mut c);
+        c
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("replayed", signed(lgsp_key, &claims("a1"))),
+        ("forged: another key", signed(&rogue_key, &with(&|_| {}))),
+        (
+            "expired",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["exp"] = serde_json::json!(now() - 60);
+                }),
+            ),
+        ),
+        (
+            "lives for an hour",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["exp"] = serde_json::json!(now() + 3600);
+                }),
+            ),
+        ),
+        (
+            "wrong audience",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["aud"] = serde_json::json!(LAND_NODE);
+                }),
+            ),
+        ),
+        (
+            "SQL swapped after signing",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["sql"] = serde_json::json!(hash("SELECT 1"));
+                }),
+            ),
+        ),
+        (
+            "agency it may not speak for",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["agency"] = serde_json::json!("000.00.00.G09");
+                }),
+            ),
+        ),
+        (
+            "purpose it may not assert",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["purpose"] = serde_json::json!("marketing");
+                }),
+            ),
+        ),
+        (
+            "attribute it may not set",
+            signed(
+                lgsp_key,
+                &with(&|c| {
+                    c["attributes"]["clearance"] = serde_json::json!("top");
+                }),
+            ),
+        ),
+        (
+            "unknown peer",
+            signed(
+                &rogue_key,
+                &with(&|c| {
+                    c["iss"] = serde_json::json!("rogue_node");
+                }),
+            ),
+        ),
+        ("not a token", "not.a.token".to_owned()),
+    ];
+    for (name, assertion) in cases {
+        let second = signed(lgsp_key, &with(&|_| {}));
+        let refused = call(url, sql, &assertion, Some(&second)).await;
+        let status = refused.expect_err(name);
+        assert!(
+            matches!(
+                status.code(),
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+            ),
+            "{name}: {status:?}"
+        );
+        assert!(
+            !status.message().contains("00070") && !status.message().contains("ward"),
+            "{name}: {status:?}"
+        );
+    }
+    // A direct client bringing a genuine assertion and a credential of its own: refused, neither
+    // identity is taken.
+    let channel = tonic::transport::Endpoint::from_shared(url.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = FlightSqlServiceClient::new(channel);
+    client.set_header(lienthong::node::ASSERTION_HEADER, signed(lgsp_key, &with(&|_| {})));
+    client.set_header("authorization", "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln");
+    let mixed = client.execute(sql.to_owned(), None).await;
+    assert!(mixed.is_err(), "an assertion with another credential was accepted");
+    // A call's ticket is not redeemed with the same assertion again (one-time ids).
+    let reused = signed(lgsp_key, &with(&|_| {}));
+    assert!(
+        call(url, sql, &reused, None).await.is_err(),
+        "the assertion was used twice"
+    );
+    // The owner audited every refusal with its reason.
+    let refusals = federation
+        .audit(POPULATION_NODE)
+        .into_iter()
+        .filter(|r| r["outcome"] == "denied")
+        .count();
+    assert!(refusals >= 11, "{refusals}");
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
