@@ -67,15 +67,22 @@ fn remote_source(plan: &LogicalPlan) -> Option<String> {
     crate::source::remote_of(provider.as_ref()).map(|r: &RemoteTable| r.source_name.clone())
 }
 
-/// The source every table under `plan` belongs to, when `plan` could go to it whole (by its
-/// shape only; [`rewrite`] also checks the expressions).
-fn pure_source(plan: &LogicalPlan) -> Option<String> {
-    if let Some(source) = remote_source(plan) {
-        return Some(source);
-    }
-    let shape = match plan {
-        LogicalPlan::Extension(Extension { node }) => {
-            PolicyBarrier::of(node.as_ref()).is_some_and(|b| transparent(&b.policy))
+/// What a plan node is to federation.
+enum Kind {
+    /// A barrier of this node that restricts nothing: it goes with its input.
+    TransparentBarrier,
+    /// An operator SQL can express; it goes when its expressions can.
+    Relational,
+    /// Stays here.
+    Other,
+}
+
+fn kind(plan: &LogicalPlan) -> Kind {
+    match plan {
+        LogicalPlan::Extension(Extension { node })
+            if PolicyBarrier::of(node.as_ref()).is_some_and(|b| transparent(&b.policy)) =>
+        {
+            Kind::TransparentBarrier
         }
         LogicalPlan::Projection(_)
         | LogicalPlan::Filter(_)
@@ -84,8 +91,20 @@ fn pure_source(plan: &LogicalPlan) -> Option<String> {
         | LogicalPlan::Sort(_)
         | LogicalPlan::Limit(_)
         | LogicalPlan::Distinct(_)
-        | LogicalPlan::SubqueryAlias(_) => true,
-        _ => false,
+        | LogicalPlan::SubqueryAlias(_) => Kind::Relational,
+        _ => Kind::Other,
+    }
+}
+
+/// The source every table under `plan` belongs to, when `plan` could go to it whole (by its
+/// shape only; [`rewrite`] also checks the expressions).
+fn pure_source(plan: &LogicalPlan) -> Option<String> {
+    if let Some(source) = remote_source(plan) {
+        return Some(source);
+    }
+    let shape = match kind(plan) {
+        Kind::TransparentBarrier | Kind::Relational => true,
+        Kind::Other => false,
     };
     let mut sources = plan.inputs().into_iter().map(pure_source);
     let first = sources.next()??;
@@ -169,19 +188,10 @@ fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> DfResult<(Lo
                 .map_err(|e| DataFusionError::Plan(e.to_string()))
         })?
         .data;
-    let pushable_node = match &plan {
-        LogicalPlan::Extension(Extension { node }) => {
-            PolicyBarrier::of(node.as_ref()).is_some_and(|b| transparent(&b.policy))
-        }
-        LogicalPlan::Projection(_)
-        | LogicalPlan::Filter(_)
-        | LogicalPlan::Join(_)
-        | LogicalPlan::Aggregate(_)
-        | LogicalPlan::Sort(_)
-        | LogicalPlan::Limit(_)
-        | LogicalPlan::Distinct(_)
-        | LogicalPlan::SubqueryAlias(_) => !with_subqueries && expressions_known(&plan, known),
-        _ => false,
+    let pushable_node = match kind(&plan) {
+        Kind::TransparentBarrier => true,
+        Kind::Relational => !with_subqueries && expressions_known(&plan, known),
+        Kind::Other => false,
     };
     let mut children = Vec::new();
     let mut targets = Vec::new();
