@@ -112,22 +112,41 @@ pub struct Acknowledgement {
     pub jti: String,
 }
 
-/// One-time ids seen and not yet expired.
-#[derive(Debug, Default)]
+/// One-time ids seen and not yet expired. They are kept in memory only: to stay single-use across
+/// a restart, assertions issued before this process began remembering (`since`) are refused; an
+/// assertion lives 30 seconds, so a caller's retry with a fresh one succeeds.
+#[derive(Debug)]
 pub(crate) struct Replays {
     seen: Mutex<HashMap<String, u64>>,
+    since: u64,
+}
+
+impl Default for Replays {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::default(),
+            since: crate::session::unix_seconds().max(0).cast_unsigned(),
+        }
+    }
 }
 
 impl Replays {
-    /// Records `id` (valid until `expires`); false when it was already seen.
-    fn first_use(&self, id: &str, expires: u64, now: u64) -> bool {
+    /// Records `id` (issued at `issued`, valid until `expires`); refused when it was already seen
+    /// or issued before this process started.
+    fn admit(&self, id: &str, issued: u64, expires: u64, now: u64) -> Result<(), &'static str> {
+        if issued < self.since {
+            return Err("was issued before this node started");
+        }
         let Ok(mut seen) = self.seen.lock() else {
-            return false;
+            return Err("cannot be checked");
         };
         if seen.len() > 10_000 {
             seen.retain(|_, until| *until + LEEWAY_SECONDS >= now);
         }
-        seen.insert(id.to_owned(), expires).is_none()
+        if seen.insert(id.to_owned(), expires).is_some() {
+            return Err("was already used");
+        }
+        Ok(())
     }
 }
 
@@ -212,9 +231,9 @@ pub(crate) fn verify(
     if claims.sub.is_empty() || claims.sub.len() > 200 || claims.cid.len() > 200 || claims.jti.len() > 200 {
         return Err("the assertion's ids are malformed".into());
     }
-    if !replays.first_use(&format!("{issuer}/{}", claims.jti), claims.exp, now) {
-        return Err(format!("assertion `{}` of `{issuer}` was already used", claims.jti));
-    }
+    replays
+        .admit(&format!("{issuer}/{}", claims.jti), claims.iat, claims.exp, now)
+        .map_err(|why| format!("assertion `{}` of `{issuer}` {why}", claims.jti))?;
     Ok(Call {
         peer: issuer,
         caller: Caller {
@@ -248,4 +267,29 @@ pub(crate) fn verify_acknowledgement(
         return Err(format!("node `{owner}` acknowledged another call"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Replays;
+
+    #[test]
+    fn an_id_is_admitted_once_and_a_restarted_node_refuses_what_was_issued_before_it() {
+        let replays = Replays::default();
+        let now = replays.since;
+        assert_eq!(replays.admit("lgsp/a", now, now + 30, now), Ok(()));
+        assert_eq!(replays.admit("lgsp/a", now, now + 30, now), Err("was already used"));
+        assert_eq!(replays.admit("lgsp/b", now, now + 30, now), Ok(()));
+        // After a restart the memory is empty; what was issued before the start is refused, even
+        // an id the new process never saw, because the old one may have.
+        let restarted = Replays {
+            since: now + 1,
+            ..Replays::default()
+        };
+        assert_eq!(
+            restarted.admit("lgsp/a", now, now + 30, now + 1),
+            Err("was issued before this node started")
+        );
+        assert_eq!(restarted.admit("lgsp/c", now + 1, now + 31, now + 1), Ok(()));
+    }
 }
