@@ -137,3 +137,74 @@ async fn an_owner_that_does_not_answer_is_cut_off_by_the_calling_node_s_time_lim
         .unwrap();
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_gone_cancels_the_owner_s_query_and_an_owner_killed_mid_stream_fails_the_query() {
+    use futures::StreamExt;
+    // Enough citizens for the answer to stream in many batches.
+    let data = tempfile::Builder::new().prefix("lienthong-large-").tempdir().unwrap();
+    let config = lienthong_synth::Config {
+        out: data.path().to_owned(),
+        citizens: 300_000,
+        seed: lienthong_synth::DEFAULT_SEED,
+    };
+    lienthong_synth::generate(&config, &lienthong_synth::NoProgress).unwrap();
+    let mut federation = Federation::start_over(data.path(), false);
+    let sql = "SELECT citizen_id, full_name, date_of_birth, permanent_ward_code FROM population.citizens";
+
+    // A caller that goes away after the first batch: the owner's query is cancelled too.
+    let session = federation
+        .lgsp
+        .session("business-registrar", Some("business-registration"))
+        .unwrap();
+    let mut stream = session.sql(sql).await.unwrap();
+    stream.next().await.expect("a first batch").unwrap();
+    let correlation = format!("{LGSP}/{}", stream.query_id());
+    drop(stream);
+    let mut outcome = None;
+    for _ in 0..100 {
+        outcome = federation
+            .audit(POPULATION_NODE)
+            .into_iter()
+            .filter(|r| r["via"]["correlation_id"] == correlation.as_str())
+            .find(|r| r["kind"] == "completion")
+            .map(|r| r["outcome"].clone());
+        if outcome.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(outcome, Some(serde_json::json!("cancelled")), "{correlation}");
+
+    // The owner killed while it streams.
+    let session = federation
+        .lgsp
+        .session("business-registrar", Some("business-registration"))
+        .unwrap();
+    let mut stream = session.sql(sql).await.unwrap();
+    let first = stream.next().await.expect("a first batch").unwrap();
+    assert!(first.num_rows() > 0);
+    federation.kill(POPULATION_NODE);
+    let mut rows = first.num_rows();
+    let mut failure = None;
+    while let Some(batch) = stream.next().await {
+        match batch {
+            Ok(batch) => rows += batch.num_rows(),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let failure = failure.unwrap_or_else(|| panic!("the stream ended cleanly after {rows} rows"));
+    assert!(rows < 300_000, "{rows}");
+    assert!(matches!(failure, lienthong::Error::Source { .. }), "{failure:?}");
+    drop(stream);
+    let completion = federation
+        .audit(LGSP)
+        .into_iter()
+        .rev()
+        .find(|r| r["kind"] == "completion" && r["principal"] == "business-registrar")
+        .unwrap();
+    assert_eq!(completion["outcome"], "failed", "{completion}");
+}

@@ -143,7 +143,11 @@ impl Federation {
 
     /// With `mutual_tls`, the owners serve TLS, ask for client certificates and pin the LGSP's.
     fn start_with(mutual_tls: bool) -> Self {
-        let data = demo_dir();
+        Self::start_over(demo_dir(), mutual_tls)
+    }
+
+    /// The federation over the demo data in `data`.
+    fn start_over(data: &Path, mutual_tls: bool) -> Self {
         let home = tempfile::Builder::new()
             .prefix("lienthong-nodes-")
             .tempdir()
