@@ -40,8 +40,8 @@ pub use ids::{
 pub use load::{CatalogFile, load, parse_str};
 pub use model::{
     Agency, AggregateOnly, AttributeValue, Catalog, Classification, ClientCertificate, Column, ColumnType, Combine,
-    Credential, Database, EnvRef, Generalization, Grant, Mask, Node, NodeTls, OptionValue, Peer, PostgresConnection,
-    Principal, Purpose, Selector, Source, SourceKind, SslMode, Table, TagRule, Text, TokenIssuer,
+    Credential, Database, EnvRef, Generalization, Grant, Lookup, Mask, Node, NodeTls, OptionValue, Peer,
+    PostgresConnection, Principal, Purpose, Selector, Source, SourceKind, SslMode, Table, TagRule, Text, TokenIssuer,
 };
 pub use schema::json_schema;
 pub use validate::PUBLIC_PRINCIPAL;

@@ -634,6 +634,32 @@ pub struct AggregateOnly {
     pub min_max: Vec<String>,
 }
 
+/// Lookup-only access: the caller may read a row only by naming its key. A query must pin every
+/// `by` column to values it supplies itself (`= 'value'`, `IN ('a', 'b')`, or a parameter),
+/// at most `max_keys` combinations per query; a scan, a range, a pattern or keys computed from
+/// data are refused before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The key columns (granted by the grant).
+    #[schemars(length(min = 1))]
+    pub by: Vec<String>,
+    /// Most key values (combinations, for several `by` columns) one query may name; default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_keys: Option<u32>,
+}
+
+impl Lookup {
+    /// Default for [`Lookup::max_keys`].
+    pub const DEFAULT_MAX_KEYS: u32 = 20;
+
+    /// The cap on key values per query.
+    pub fn max_keys(&self) -> u32 {
+        self.max_keys.unwrap_or(Self::DEFAULT_MAX_KEYS)
+    }
+}
+
 /// A grant from a table's owner agency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -664,6 +690,9 @@ pub struct Grant {
     /// Only aggregates, with small groups suppressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate_only: Option<AggregateOnly>,
+    /// Only rows the caller names by key (see [`Lookup`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Lookup>,
     /// Why the grant exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,

@@ -649,6 +649,45 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        if let Some(lookup) = &grant.lookup {
+            let by = path.key("lookup").key("by");
+            if grant.aggregate_only.is_some() {
+                self.report(
+                    ProblemKind::InvalidValue,
+                    path.key("lookup"),
+                    "a grant is either aggregate-only or lookup-only, not both".to_owned(),
+                );
+            }
+            if lookup.by.is_empty() {
+                self.report(
+                    ProblemKind::MissingField,
+                    by.clone(),
+                    "name at least one key column".to_owned(),
+                );
+            }
+            for (i, column) in lookup.by.iter().enumerate() {
+                if !grant.all_columns() && !grant.columns.contains(column) || column_type(column).is_none() {
+                    self.report(
+                        ProblemKind::UnknownReference,
+                        by.index(i),
+                        format!("column `{column}` is not granted by this grant"),
+                    );
+                } else if grant.masks.contains_key(column) {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        by.index(i),
+                        format!("column `{column}` is a lookup key and cannot be masked"),
+                    );
+                }
+            }
+            if lookup.max_keys == Some(0) {
+                self.report(
+                    ProblemKind::InvalidValue,
+                    path.key("lookup").key("max_keys"),
+                    "at least 1".to_owned(),
+                );
+            }
+        }
         if let Some(filter) = &grant.row_filter {
             self.row_filter(filter, grant, table, &path.key("row_filter"));
         }

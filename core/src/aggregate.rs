@@ -296,7 +296,7 @@ fn scope(plan: &LogicalPlan) -> Result<Scope, String> {
 }
 
 /// Whether `expr` gives a value for every row, never an error; the error names what is not.
-fn total(expr: &Expr, schema: &DFSchema, depth: usize) -> Result<(), String> {
+pub(crate) fn total(expr: &Expr, schema: &DFSchema, depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("an expression nested deeper than {MAX_DEPTH} levels"));
     }

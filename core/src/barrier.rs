@@ -46,6 +46,8 @@ pub(crate) struct Policy {
     pub min_group_size: Option<u32>,
     /// Aggregate-only: the columns whose `min` and `max` the owner allows.
     pub min_max: Vec<String>,
+    /// Lookup-only: the key columns a query must pin, and how many values it may name.
+    pub lookup: Option<(Vec<String>, u32)>,
 }
 
 /// The logical barrier node. Its output is its input, column for column.
@@ -142,6 +144,9 @@ fn fmt_policy(name: &str, policy: &Policy, f: &mut fmt::Formatter) -> fmt::Resul
     }
     if let Some(k) = policy.min_group_size {
         write!(f, " aggregate_only(min_group_size={k})")?;
+    }
+    if let Some((by, max_keys)) = &policy.lookup {
+        write!(f, " lookup(by=[{}], max_keys={max_keys})", by.join(", "))?;
     }
     Ok(())
 }

@@ -50,6 +50,7 @@ pub mod credential;
 mod error;
 mod govern;
 mod guard;
+mod lookup;
 pub mod mask;
 pub mod node;
 pub mod policy;

@@ -80,10 +80,36 @@ pub struct TableAccess {
     pub min_group_size: Option<u32>,
     /// Aggregate-only: the columns whose `min` and `max` the owner allows.
     pub min_max: Vec<String>,
+    /// When set, rows are read only by the keys a query names.
+    pub lookup: Option<LookupAccess>,
     /// Ids of the grants that gave access (empty for open tables).
     pub grants: Vec<String>,
     /// Ids of the tag rules that hid or masked a column.
     pub tag_rules: Vec<String>,
+}
+
+/// Lookup-only access: the key columns a query must pin, and how many values it may name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupAccess {
+    /// Key columns; every one must be pinned.
+    pub by: Vec<String>,
+    /// Most key values (combinations) per query.
+    pub max_keys: u32,
+}
+
+/// Lookup-only settings of several grants together: a caller holding any lookup-only grant on a
+/// table reads it lookup-only (whatever other grants give, as for aggregate-only), pinning every
+/// grant's keys, with the smallest cap.
+fn lookup(grants: &[(&String, &Grant)]) -> Option<LookupAccess> {
+    let lookups: Vec<&lienthong_spec::Lookup> = grants.iter().filter_map(|(_, g)| g.lookup.as_ref()).collect();
+    let mut by: Vec<String> = Vec::new();
+    for column in lookups.iter().flat_map(|l| &l.by) {
+        if !by.contains(column) {
+            by.push(column.clone());
+        }
+    }
+    let max_keys = lookups.iter().map(|l| l.max_keys()).min()?;
+    Some(LookupAccess { by, max_keys })
 }
 
 /// Whether `selector` selects the caller. `agencies` match the caller's agency or any ancestor.
@@ -190,6 +216,7 @@ pub fn resolve(
             rows: Rows::All,
             min_group_size: None,
             min_max: Vec::new(),
+            lookup: None,
             grants: Vec::new(),
             tag_rules: Vec::new(),
         },
@@ -289,6 +316,7 @@ fn strict(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
         },
         min_group_size,
         min_max,
+        lookup: lookup(grants),
         grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
         tag_rules: Vec::new(),
     }
@@ -352,6 +380,7 @@ fn union(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
         rows,
         min_group_size,
         min_max,
+        lookup: lookup(grants),
         grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
         tag_rules: Vec::new(),
     }

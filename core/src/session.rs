@@ -301,7 +301,11 @@ impl Session {
                 };
                 let mut stream = QueryStream::new(stream, &self.inner, event, started);
                 stream.plan = Some(Arc::clone(&planned.plan));
-                stream.generic_errors = planned.verified.barriers.iter().any(|b| b.min_group_size.is_some());
+                stream.generic_errors = planned
+                    .verified
+                    .barriers
+                    .iter()
+                    .any(|b| b.min_group_size.is_some() || b.lookup.is_some());
                 if !event_remote_calls_empty(&planned.logical) {
                     stream.remote_log = Some(Arc::clone(&calls.log));
                 }
@@ -413,7 +417,9 @@ impl Session {
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})
             .map_err(Error::from_datafusion)?;
-        Ok((aggregate::enforce(plan)?, explain))
+        let plan = aggregate::enforce(plan)?;
+        crate::lookup::enforce(&plan)?;
+        Ok((plan, explain))
     }
 
     /// What sub-queries of query `query_id` tell the nodes they are sent to.

@@ -366,6 +366,22 @@ const CASES: &[Case] = &[
         at: "date_of_birth",
     },
     Case {
+        name: "lookup key the grant does not give",
+        slot: "{grants}",
+        text: "  verify:\n    table: population.citizens\n    to: { principals: [ward-officer] }\n    purposes: [tthc]\n    columns: [current_ward_code]\n    lookup: { by: [citizen_id] } #!",
+        kind: ProblemKind::UnknownReference,
+        path: "grants.verify.lookup.by[0]",
+        at: "citizen_id",
+    },
+    Case {
+        name: "lookup allowing no key",
+        slot: "{grants}",
+        text: "  verify:\n    table: population.citizens\n    to: { principals: [ward-officer] }\n    purposes: [tthc]\n    columns: [citizen_id]\n    lookup: { by: [citizen_id], max_keys: 0 } #!",
+        kind: ProblemKind::InvalidValue,
+        path: "grants.verify.lookup.max_keys",
+        at: "0",
+    },
+    Case {
         name: "one certificate identifying two principals",
         slot: "{principals}",
         text: "  clerk:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }]\n  deputy:\n    agency: \"000.00.70.H26\"\n    certificates: [{ common_name: officer.example }] #!",

@@ -32,6 +32,7 @@ fn barrier(input: LogicalPlan) -> LogicalPlan {
         masks: Vec::new(),
         min_group_size: None,
         min_max: Vec::new(),
+        lookup: None,
     };
     LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(input, Arc::new(policy))),

@@ -171,7 +171,7 @@ fn regroup(plan: LogicalPlan) -> DfResult<Transformed<LogicalPlan>> {
 }
 
 fn transparent(policy: &Policy) -> bool {
-    policy.rows.is_none() && policy.masks.is_empty() && policy.min_group_size.is_none()
+    policy.rows.is_none() && policy.masks.is_empty() && policy.min_group_size.is_none() && policy.lookup.is_none()
 }
 
 /// The plan rewritten below, and the source the whole of it can go to, if any.

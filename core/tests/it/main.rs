@@ -11,6 +11,7 @@ mod composition;
 mod faults;
 mod generated;
 mod limits;
+mod lookup;
 mod object_stores;
 mod policy;
 mod postgres;

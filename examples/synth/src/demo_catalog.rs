@@ -262,6 +262,7 @@ fn grant(table: &str, principal: &str, purpose: &str, columns: &[&str]) -> Grant
         row_filter: None,
         masks: BTreeMap::new(),
         aggregate_only: None,
+        lookup: None,
         description: None,
     }
 }

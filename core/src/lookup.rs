@@ -1,0 +1,197 @@
+//! Lookup-only tables: a caller reads rows only by naming their keys.
+//!
+//! Every read of a table under a lookup-only grant must reach, going up from the table through
+//! aliases, plain column projections and joins only, a filter that pins every key column to
+//! values the query supplies: `key = 'value'`, `'value' = key`, `key IN ('a', 'b')`, or a
+//! parameter (`$1`) in their place; at most `max_keys` values (combinations, for several key
+//! columns). Whatever runs before that filter runs on rows the caller did not name, so it is
+//! limited to what cannot tell anything about them: no aggregate, window, sort, limit, union or
+//! distinct, no subquery producing keys, and only conditions and join keys that cannot fail on any
+//! row (the allow-list of [`crate::aggregate`]). Errors while running such a query are replaced by
+//! one generic message, as for aggregate-only tables.
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{Column, DFSchema};
+use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{BinaryExpr, Expr, Extension, JoinType, LogicalPlan, Operator};
+
+use crate::barrier::PolicyBarrier;
+use crate::error::{Error, Result};
+
+/// Refuses the plan when a lookup-only table is read other than by keys the query names.
+pub(crate) fn enforce(plan: &LogicalPlan) -> Result<()> {
+    visit(plan, &mut Vec::new())
+}
+
+fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>) -> Result<()> {
+    if let LogicalPlan::Extension(Extension { node }) = plan
+        && let Some(barrier) = PolicyBarrier::of(node.as_ref())
+        && let Some((by, max_keys)) = &barrier.policy.lookup
+    {
+        pinned(barrier, by, *max_keys, ancestors).map_err(|why| {
+            Error::Denied(format!(
+                "`{}` may only be looked up by {}: {why}",
+                barrier.policy.table,
+                by.join(", ")
+            ))
+        })?;
+    }
+    // A subquery's reads are checked on their own: what pins a key must be inside it.
+    let mut result = Ok(());
+    let _ = plan.apply_expressions(|expr| {
+        expr.apply(|e| {
+            let sub = match e {
+                Expr::ScalarSubquery(s) | Expr::Exists(datafusion::logical_expr::expr::Exists { subquery: s, .. }) => {
+                    Some(&s.subquery)
+                }
+                Expr::InSubquery(s) => Some(&s.subquery.subquery),
+                _ => None,
+            };
+            if let Some(sub) = sub
+                && let Err(e) = visit(sub.as_ref(), &mut Vec::new())
+            {
+                result = Err(e);
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+    });
+    result?;
+    ancestors.push(plan);
+    for input in plan.inputs() {
+        visit(input, ancestors)?;
+    }
+    ancestors.pop();
+    Ok(())
+}
+
+/// Checks the way up from the barrier to the filter that pins its keys.
+fn pinned(
+    barrier: &PolicyBarrier,
+    by: &[String],
+    max_keys: u32,
+    ancestors: &[&LogicalPlan],
+) -> std::result::Result<(), String> {
+    let schema = datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier);
+    let mut keys: Vec<Column> = by
+        .iter()
+        .map(|name| {
+            schema
+                .qualified_field_with_unqualified_name(name)
+                .map(|(q, f)| Column::new(q.cloned(), f.name()))
+                .map_err(|_| format!("the key `{name}` is not visible"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let not_pinned = || {
+        format!(
+            "name the keys in the query (WHERE {} = '…' or IN ('…', …))",
+            by.join(" = '…' AND ")
+        )
+    };
+    for node in ancestors.iter().rev() {
+        match node {
+            LogicalPlan::SubqueryAlias(alias) => {
+                for key in &mut keys {
+                    let index = alias.input.schema().index_of_column(key).map_err(|_| not_pinned())?;
+                    *key = Column::from(alias.schema.qualified_field(index));
+                }
+            }
+            LogicalPlan::Projection(projection) => {
+                for expr in &projection.expr {
+                    if !matches!(strip(expr), Expr::Column(_) | Expr::Literal(..)) {
+                        return Err("compute columns after naming the keys, not before".into());
+                    }
+                }
+                for key in &mut keys {
+                    let index = projection
+                        .expr
+                        .iter()
+                        .position(|e| matches!(strip(e), Expr::Column(c) if c == key))
+                        .ok_or_else(not_pinned)?;
+                    *key = Column::from(projection.schema.qualified_field(index));
+                }
+            }
+            LogicalPlan::Filter(filter) => {
+                let conjuncts = split_conjunction(&filter.predicate);
+                let counts: Vec<Option<usize>> = keys
+                    .iter()
+                    .map(|key| conjuncts.iter().filter_map(|c| values_pinning(c, key)).min())
+                    .collect();
+                // Every other condition runs on rows the caller did not name.
+                for conjunct in &conjuncts {
+                    if keys.iter().all(|k| values_pinning(conjunct, k).is_none()) {
+                        total(conjunct, filter.input.schema())?;
+                    }
+                }
+                if counts.iter().all(Option::is_some) {
+                    let named: usize = counts.iter().flatten().product();
+                    if named > max_keys as usize {
+                        return Err(format!("the query names {named} keys, at most {max_keys} are allowed"));
+                    }
+                    return Ok(());
+                }
+            }
+            LogicalPlan::Join(join) => {
+                if !matches!(
+                    join.join_type,
+                    JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+                ) || keys.iter().any(|k| !join.schema.has_column(k))
+                {
+                    return Err(not_pinned());
+                }
+                let (left, right) = (join.left.schema(), join.right.schema());
+                for (l, r) in &join.on {
+                    total(l, left)?;
+                    total(r, right)?;
+                }
+                if let Some(filter) = &join.filter {
+                    total(filter, &join.schema)?;
+                }
+            }
+            _ => return Err(not_pinned()),
+        }
+    }
+    Err(not_pinned())
+}
+
+fn total(expr: &Expr, schema: &DFSchema) -> std::result::Result<(), String> {
+    crate::aggregate::total(expr, schema, 0).map_err(|what| format!("before the keys are named, {what}"))
+}
+
+/// How many values `conjunct` pins `key` to, if it pins it to values the query supplies.
+fn values_pinning(conjunct: &Expr, key: &Column) -> Option<usize> {
+    let is_key = |e: &Expr| matches!(strip(e), Expr::Column(c) if c == key);
+    let supplied = |e: &Expr| matches!(strip(e), Expr::Literal(..) | Expr::Placeholder(_));
+    match conjunct {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) if (is_key(left) && supplied(right)) || (supplied(left) && is_key(right)) => Some(1),
+        Expr::InList(InList {
+            expr,
+            list,
+            negated: false,
+        }) if is_key(expr) && list.iter().all(supplied) => {
+            let mut distinct: Vec<&Expr> = Vec::new();
+            for value in list {
+                if !distinct.contains(&strip(value)) {
+                    distinct.push(strip(value));
+                }
+            }
+            Some(distinct.len())
+        }
+        _ => None,
+    }
+}
+
+/// `expr` without aliases and casts (a cast of the key or of a value pins the same rows).
+fn strip(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Alias(a) => strip(&a.expr),
+        Expr::Cast(c) => strip(&c.expr),
+        Expr::TryCast(c) => strip(&c.expr),
+        _ => expr,
+    }
+}

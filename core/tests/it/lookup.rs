@@ -1,0 +1,186 @@
+//! Lookup-only grants, attacked: the business registrar may read a citizen only by naming the
+//! citizen's ID. Every way to read the register instead (scans, ranges, patterns, keys computed from
+//! data, joins with a table that lists IDs, subqueries, CTEs, unions, windows, an error raised on a
+//! row nobody named) is refused before anything runs; lookups give the owner's copy's rows.
+
+use lienthong::Catalog;
+
+use crate::common::{as_, lines, row_count, run, variant};
+
+/// The demo catalog with the registrar's grant on population.citizens lookup-only (3 keys).
+fn registrar_lookups() -> Catalog {
+    variant("lookup-only-representatives", |spec| {
+        let grant = spec.grants.get_mut("registrar-representatives").unwrap();
+        grant.lookup = Some(lienthong::spec::Lookup {
+            by: vec!["citizen_id".into()],
+            max_keys: Some(3),
+        });
+    })
+}
+
+/// Three citizen IDs the registrar may see (the owner's read, not the registrar's).
+async fn some_ids(n: usize) -> Vec<String> {
+    let (catalog, _) = crate::common::demo();
+    let batches = run(
+        &as_(&catalog, "business-registrar"),
+        &format!("SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT {n}"),
+    )
+    .await
+    .unwrap();
+    lines(&batches)
+        .iter()
+        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
+        .collect()
+}
+
+const REFUSED: &[(&str, &str)] = &[
+    ("a scan", "SELECT citizen_id, full_name FROM population.citizens"),
+    ("a count", "SELECT count(*) FROM population.citizens"),
+    (
+        "a range",
+        "SELECT full_name FROM population.citizens WHERE citizen_id > '0'",
+    ),
+    (
+        "a pattern",
+        "SELECT full_name FROM population.citizens WHERE citizen_id LIKE '001%'",
+    ),
+    (
+        "a condition on another column",
+        "SELECT citizen_id FROM population.citizens WHERE full_name = 'Lê Gia Dũng'",
+    ),
+    (
+        "a join with a table that lists IDs",
+        "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id",
+    ),
+    (
+        "keys from a subquery",
+        "SELECT full_name FROM population.citizens WHERE citizen_id IN (SELECT legal_representative_id FROM business.enterprises)",
+    ),
+    (
+        "a key from a scalar subquery",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = (SELECT min(legal_representative_id) FROM business.enterprises)",
+    ),
+    (
+        "a correlated EXISTS",
+        "SELECT e.name FROM business.enterprises e WHERE EXISTS (SELECT 1 FROM population.citizens c WHERE c.citizen_id = e.legal_representative_id)",
+    ),
+    (
+        "a CTE read whole",
+        "WITH c AS (SELECT * FROM population.citizens) SELECT count(*) FROM c",
+    ),
+    (
+        "a union",
+        "SELECT citizen_id FROM population.citizens WHERE citizen_id = '{1}' UNION ALL SELECT citizen_id FROM population.citizens",
+    ),
+    (
+        "a window before the key",
+        "SELECT * FROM (SELECT citizen_id, count(*) OVER () AS n FROM population.citizens) WHERE citizen_id = '{1}'",
+    ),
+    (
+        "a limit before the key",
+        "SELECT * FROM (SELECT citizen_id FROM population.citizens ORDER BY full_name LIMIT 1) WHERE citizen_id = '{1}'",
+    ),
+    (
+        "an error raised on a row nobody named",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' AND 1 / (CASE WHEN full_name LIKE 'A%' THEN 0 ELSE 1 END) = 1",
+    ),
+    (
+        "a computed column before the key",
+        "SELECT * FROM (SELECT citizen_id, upper(full_name) AS n FROM population.citizens) WHERE citizen_id = '{1}'",
+    ),
+    (
+        "too many keys",
+        "SELECT full_name FROM population.citizens WHERE citizen_id IN ('{1}', '{2}', '{3}', '{4}')",
+    ),
+    (
+        "keys combined with OR",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' OR citizen_id = '{2}'",
+    ),
+    (
+        "a negated list",
+        "SELECT full_name FROM population.citizens WHERE citizen_id NOT IN ('{1}')",
+    ),
+];
+
+fn fill(sql: &str, ids: &[String]) -> String {
+    let mut sql = sql.to_owned();
+    for (i, id) in ids.iter().enumerate() {
+        sql = sql.replace(&format!("{{{}}}", i + 1), id);
+    }
+    sql
+}
+
+#[tokio::test]
+async fn every_way_to_read_the_register_through_a_lookup_only_grant_is_refused() {
+    let catalog = registrar_lookups();
+    let ids = some_ids(4).await;
+    let registrar = as_(&catalog, "business-registrar");
+    for (what, sql) in REFUSED {
+        let sql = fill(sql, &ids);
+        let error = run(&registrar, &sql).await.expect_err(what);
+        assert!(error.starts_with("denied"), "{what}: {error}");
+        assert!(
+            !ids.iter().any(|id| error.contains(id.as_str())),
+            "{what}: the refusal repeats a key: {error}"
+        );
+    }
+    // A refusal does not depend on whether the key exists.
+    let absent = run(
+        &registrar,
+        "SELECT full_name FROM population.citizens WHERE citizen_id > '999999999998'",
+    )
+    .await
+    .unwrap_err();
+    let present = run(
+        &registrar,
+        &format!(
+            "SELECT full_name FROM population.citizens WHERE citizen_id > '{}'",
+            ids[0]
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(absent, present);
+}
+
+#[tokio::test]
+async fn lookups_by_named_keys_give_the_rows_the_plain_grant_gives() {
+    let catalog = registrar_lookups();
+    let (plain, _) = crate::common::demo();
+    let ids = some_ids(3).await;
+    let allowed = [
+        "SELECT citizen_id, full_name, date_of_birth FROM population.citizens WHERE citizen_id = '{1}'",
+        "SELECT full_name FROM population.citizens WHERE '{2}' = citizen_id",
+        "SELECT citizen_id, full_name FROM population.citizens WHERE citizen_id IN ('{1}', '{2}', '{3}')",
+        "SELECT c.full_name, c.date_of_birth FROM population.citizens c WHERE c.citizen_id = '{3}' AND c.date_of_birth > DATE '1900-01-01'",
+        "WITH c AS (SELECT * FROM population.citizens WHERE citizen_id = '{1}') SELECT full_name FROM c",
+        "SELECT e.name, c.full_name FROM population.citizens c JOIN business.enterprises e \
+         ON e.legal_representative_id = c.citizen_id WHERE c.citizen_id IN ('{1}', '{2}')",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = '000000000000'",
+    ];
+    for sql in allowed {
+        let sql = fill(sql, &ids);
+        let looked_up = run(&as_(&catalog, "business-registrar"), &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let expected = run(&as_(&plain, "business-registrar"), &sql).await.unwrap();
+        assert_eq!(lines(&looked_up), lines(&expected), "{sql}");
+    }
+    let one = run(
+        &as_(&catalog, "business-registrar"),
+        &fill(
+            "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}'",
+            &ids,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(row_count(&one), 1);
+    // Another principal's grant on the same table is untouched.
+    let ward = run(
+        &as_(&catalog, "ward-officer"),
+        "SELECT count(*) FROM population.citizens",
+    )
+    .await;
+    assert!(ward.is_ok(), "{ward:?}");
+}
