@@ -184,3 +184,48 @@ async fn lookups_by_named_keys_give_the_rows_the_plain_grant_gives() {
     .await;
     assert!(ward.is_ok(), "{ward:?}");
 }
+
+#[tokio::test]
+async fn a_prepared_lookup_takes_its_key_as_a_parameter_and_a_prepared_range_is_refused() {
+    use lienthong::datafusion::common::ScalarValue;
+    let catalog = registrar_lookups();
+    let (plain, _) = crate::common::demo();
+    let ids = some_ids(1).await;
+    let registrar = as_(&catalog, "business-registrar");
+    let param = [ScalarValue::Utf8(Some(ids[0].clone()))];
+    let sql = "SELECT citizen_id, full_name FROM population.citizens WHERE citizen_id = $1";
+    let looked_up = registrar.query(sql, &param).await.unwrap().collect().await.unwrap();
+    let expected = as_(&plain, "business-registrar")
+        .query(sql, &param)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(row_count(&looked_up), 1);
+    assert_eq!(lines(&looked_up), lines(&expected));
+    let Err(range) = registrar
+        .query(
+            "SELECT full_name FROM population.citizens WHERE citizen_id > $1",
+            &param,
+        )
+        .await
+    else {
+        panic!("a range is refused");
+    };
+    assert!(range.to_string().starts_with("denied"), "{range}");
+    let four: Vec<ScalarValue> = ["1", "2", "3", "4"]
+        .iter()
+        .map(|v| ScalarValue::Utf8(Some((*v).to_owned())))
+        .collect();
+    let Err(many) = registrar
+        .query(
+            "SELECT full_name FROM population.citizens WHERE citizen_id IN ($1, $2, $3, $4)",
+            &four,
+        )
+        .await
+    else {
+        panic!("four parameters, three keys allowed");
+    };
+    assert!(many.to_string().starts_with("denied"), "{many}");
+}
