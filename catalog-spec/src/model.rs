@@ -648,6 +648,10 @@ pub struct Lookup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_keys: Option<u32>,
+    /// Columns the caller may only compare with values it supplies (`full_name = $1` answers
+    /// true or false), never read: verification without disclosure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<String>,
 }
 
 impl Lookup {

@@ -680,6 +680,22 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
+            let verify = path.key("lookup").key("verify");
+            for (i, column) in lookup.verify.iter().enumerate() {
+                if !grant.all_columns() && !grant.columns.contains(column) || column_type(column).is_none() {
+                    self.report(
+                        ProblemKind::UnknownReference,
+                        verify.index(i),
+                        format!("column `{column}` is not granted by this grant"),
+                    );
+                } else if lookup.by.contains(column) || grant.masks.contains_key(column) {
+                    self.report(
+                        ProblemKind::InvalidValue,
+                        verify.index(i),
+                        format!("column `{column}` is a key or masked: it cannot be compare-only"),
+                    );
+                }
+            }
             if lookup.max_keys == Some(0) {
                 self.report(
                     ProblemKind::InvalidValue,

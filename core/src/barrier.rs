@@ -46,8 +46,9 @@ pub(crate) struct Policy {
     pub min_group_size: Option<u32>,
     /// Aggregate-only: the columns whose `min` and `max` the owner allows.
     pub min_max: Vec<String>,
-    /// Lookup-only: the key columns a query must pin, and how many values it may name.
-    pub lookup: Option<(Vec<String>, u32)>,
+    /// Lookup-only: the key columns a query must pin, how many values it may name, and the
+    /// columns it may only compare with supplied values.
+    pub lookup: Option<(Vec<String>, u32, Vec<String>)>,
 }
 
 /// The logical barrier node. Its output is its input, column for column.
@@ -145,8 +146,12 @@ fn fmt_policy(name: &str, policy: &Policy, f: &mut fmt::Formatter) -> fmt::Resul
     if let Some(k) = policy.min_group_size {
         write!(f, " aggregate_only(min_group_size={k})")?;
     }
-    if let Some((by, max_keys)) = &policy.lookup {
-        write!(f, " lookup(by=[{}], max_keys={max_keys})", by.join(", "))?;
+    if let Some((by, max_keys, verify)) = &policy.lookup {
+        write!(f, " lookup(by=[{}], max_keys={max_keys}", by.join(", "))?;
+        if !verify.is_empty() {
+            write!(f, ", verify=[{}]", verify.join(", "))?;
+        }
+        write!(f, ")")?;
     }
     Ok(())
 }

@@ -145,7 +145,10 @@ pub(crate) fn governed_plan(
         masks,
         min_group_size: access.min_group_size,
         min_max: access.min_max.clone(),
-        lookup: access.lookup.as_ref().map(|l| (l.by.clone(), l.max_keys)),
+        lookup: access
+            .lookup
+            .as_ref()
+            .map(|l| (l.by.clone(), l.max_keys, l.verify.clone())),
     };
     Ok(LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(inner, Arc::new(policy))),

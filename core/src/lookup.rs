@@ -27,13 +27,21 @@ pub(crate) fn enforce(plan: &LogicalPlan) -> Result<()> {
 fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>) -> Result<()> {
     if let LogicalPlan::Extension(Extension { node }) = plan
         && let Some(barrier) = PolicyBarrier::of(node.as_ref())
-        && let Some((by, max_keys)) = &barrier.policy.lookup
+        && let Some((by, max_keys, verify)) = &barrier.policy.lookup
     {
         pinned(barrier, by, *max_keys, ancestors).map_err(|why| {
             Error::Denied(format!(
                 "`{}` may only be looked up by {}: {why}",
                 barrier.policy.table,
                 by.join(", ")
+            ))
+        })?;
+        compared_only(barrier, verify, ancestors).map_err(|why| {
+            Error::Denied(format!(
+                "`{}`: {} may only be compared with values the query supplies ({} = …): {why}",
+                barrier.policy.table,
+                verify.join(", "),
+                verify[0]
             ))
         })?;
     }
@@ -153,6 +161,101 @@ fn pinned(
         }
     }
     Err(not_pinned())
+}
+
+/// Follows the compare-only columns from the barrier to the result: each use must be an equality
+/// with a value the query supplies; they may pass through aliases and projections as they are,
+/// but never reach the result, a join, an aggregate, a sort or anything else.
+fn compared_only(
+    barrier: &PolicyBarrier,
+    verify: &[String],
+    ancestors: &[&LogicalPlan],
+) -> std::result::Result<(), String> {
+    if verify.is_empty() {
+        return Ok(());
+    }
+    let schema = datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier);
+    let mut tracked: Vec<Column> = verify
+        .iter()
+        .filter_map(|name| {
+            schema
+                .qualified_field_with_unqualified_name(name)
+                .ok()
+                .map(|(q, f)| Column::new(q.cloned(), f.name()))
+        })
+        .collect();
+    for node in ancestors.iter().rev() {
+        if tracked.is_empty() {
+            return Ok(());
+        }
+        match node {
+            LogicalPlan::SubqueryAlias(alias) => {
+                tracked = tracked
+                    .iter()
+                    .filter_map(|c| alias.input.schema().index_of_column(c).ok())
+                    .map(|i| Column::from(alias.schema.qualified_field(i)))
+                    .collect();
+            }
+            LogicalPlan::Projection(projection) => {
+                let mut passed = Vec::new();
+                for (i, expr) in projection.expr.iter().enumerate() {
+                    if matches!(strip(expr), Expr::Column(c) if tracked.contains(c)) {
+                        passed.push(Column::from(projection.schema.qualified_field(i)));
+                    } else {
+                        equality_only(expr, &tracked)?;
+                    }
+                }
+                tracked = passed;
+            }
+            LogicalPlan::Filter(filter) => equality_only(&filter.predicate, &tracked)?,
+            other => {
+                let mut used = false;
+                let _ = other.apply_expressions(|e| {
+                    used |= e.column_refs().iter().any(|c| tracked.contains(c));
+                    Ok(TreeNodeRecursion::Continue)
+                });
+                if used || tracked.iter().any(|c| other.schema().has_column(c)) {
+                    return Err("they are read here, not only compared".into());
+                }
+                return Ok(());
+            }
+        }
+    }
+    if tracked.is_empty() {
+        Ok(())
+    } else {
+        Err("they would reach the result".into())
+    }
+}
+
+/// Whether every use of a `tracked` column in `expr` is `column = supplied value`; no subquery
+/// (which could compare them with data).
+fn equality_only(expr: &Expr, tracked: &[Column]) -> std::result::Result<(), String> {
+    let supplied = |e: &Expr| matches!(strip(e), Expr::Literal(..) | Expr::Placeholder(_));
+    let is_tracked = |e: &Expr| matches!(strip(e), Expr::Column(c) if tracked.contains(c));
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) if (is_tracked(left) && supplied(right)) || (supplied(left) && is_tracked(right)) => Ok(()),
+        Expr::Column(c) if tracked.contains(c) => Err(format!("`{}` is used other than in an equality", c.name)),
+        Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) if !tracked.is_empty() => {
+            Err("no subquery where they are read".into())
+        }
+        _ => {
+            let mut result = Ok(());
+            let _ = expr.apply_children(|child| {
+                result = equality_only(child, tracked);
+                Ok(if result.is_ok() {
+                    TreeNodeRecursion::Continue
+                } else {
+                    TreeNodeRecursion::Stop
+                })
+            });
+            result
+        }
+    }
 }
 
 fn total(expr: &Expr, schema: &DFSchema) -> std::result::Result<(), String> {

@@ -95,6 +95,8 @@ pub struct LookupAccess {
     pub by: Vec<String>,
     /// Most key values (combinations) per query.
     pub max_keys: u32,
+    /// Columns only compared with supplied values, never read.
+    pub verify: Vec<String>,
 }
 
 /// Lookup-only settings of several grants together: a caller holding any lookup-only grant on a
@@ -109,7 +111,13 @@ fn lookup(grants: &[(&String, &Grant)]) -> Option<LookupAccess> {
         }
     }
     let max_keys = lookups.iter().map(|l| l.max_keys()).min()?;
-    Some(LookupAccess { by, max_keys })
+    let mut verify: Vec<String> = Vec::new();
+    for column in lookups.iter().flat_map(|l| &l.verify) {
+        if !verify.contains(column) {
+            verify.push(column.clone());
+        }
+    }
+    Some(LookupAccess { by, max_keys, verify })
 }
 
 /// Whether `selector` selects the caller. `agencies` match the caller's agency or any ancestor.

@@ -374,6 +374,14 @@ const CASES: &[Case] = &[
         at: "citizen_id",
     },
     Case {
+        name: "lookup key also compare-only",
+        slot: "{grants}",
+        text: "  verify:\n    table: population.citizens\n    to: { principals: [ward-officer] }\n    purposes: [tthc]\n    columns: [citizen_id]\n    lookup: { by: [citizen_id], verify: [citizen_id] } #!",
+        kind: ProblemKind::InvalidValue,
+        path: "grants.verify.lookup.verify[0]",
+        at: "citizen_id] }",
+    },
+    Case {
         name: "lookup allowing no key",
         slot: "{grants}",
         text: "  verify:\n    table: population.citizens\n    to: { principals: [ward-officer] }\n    purposes: [tthc]\n    columns: [citizen_id]\n    lookup: { by: [citizen_id], max_keys: 0 } #!",

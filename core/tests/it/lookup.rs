@@ -14,6 +14,7 @@ fn registrar_lookups() -> Catalog {
         grant.lookup = Some(lienthong::spec::Lookup {
             by: vec!["citizen_id".into()],
             max_keys: Some(3),
+            verify: Vec::new(),
         });
     })
 }
@@ -228,4 +229,95 @@ async fn a_prepared_lookup_takes_its_key_as_a_parameter_and_a_prepared_range_is_
         panic!("four parameters, three keys allowed");
     };
     assert!(many.to_string().starts_with("denied"), "{many}");
+}
+
+#[tokio::test]
+async fn compare_only_columns_answer_true_or_false_and_are_never_read() {
+    let catalog = variant("lookup-verify-representatives", |spec| {
+        let grant = spec.grants.get_mut("registrar-representatives").unwrap();
+        grant.lookup = Some(lienthong::spec::Lookup {
+            by: vec!["citizen_id".into()],
+            max_keys: Some(3),
+            verify: vec!["full_name".into(), "date_of_birth".into()],
+        });
+    });
+    let (plain, _) = crate::common::demo();
+    let id = &some_ids(1).await[0];
+    let known = run(
+        &as_(&plain, "business-registrar"),
+        &format!("SELECT full_name FROM population.citizens WHERE citizen_id = '{id}'"),
+    )
+    .await
+    .unwrap();
+    let name = lines(&known)[0].trim_matches(|c| c == '|' || c == ' ').to_owned();
+    let registrar = as_(&catalog, "business-registrar");
+    let ask = |sql: String| {
+        let registrar = &registrar;
+        async move { run(registrar, &sql).await }
+    };
+    let matches = ask(format!(
+        "SELECT citizen_id, full_name = '{name}' AS name_matches FROM population.citizens WHERE citizen_id = '{id}'"
+    ))
+    .await
+    .unwrap();
+    assert!(lines(&matches)[0].contains("true"), "{:?}", lines(&matches));
+    let wrong = ask(format!(
+        "SELECT full_name = 'Không Phải Tên' AS name_matches FROM population.citizens WHERE citizen_id = '{id}'"
+    ))
+    .await
+    .unwrap();
+    assert!(lines(&wrong)[0].contains("false"), "{:?}", lines(&wrong));
+    let filtered = ask(format!(
+        "SELECT citizen_id FROM population.citizens WHERE citizen_id = '{id}' AND full_name = '{name}'"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(row_count(&filtered), 1);
+    for (what, sql) in [
+        (
+            "read",
+            format!("SELECT full_name FROM population.citizens WHERE citizen_id = '{id}'"),
+        ),
+        (
+            "star",
+            format!("SELECT * FROM population.citizens WHERE citizen_id = '{id}'"),
+        ),
+        (
+            "a function of it",
+            format!("SELECT length(full_name) FROM population.citizens WHERE citizen_id = '{id}'"),
+        ),
+        (
+            "a pattern",
+            format!("SELECT citizen_id FROM population.citizens WHERE citizen_id = '{id}' AND full_name LIKE 'A%'"),
+        ),
+        (
+            "a range",
+            format!("SELECT date_of_birth > DATE '1980-01-01' FROM population.citizens WHERE citizen_id = '{id}'"),
+        ),
+        (
+            "sorted by it",
+            format!("SELECT citizen_id FROM population.citizens WHERE citizen_id = '{id}' ORDER BY full_name"),
+        ),
+        (
+            "compared with data",
+            format!("SELECT full_name = citizen_id FROM population.citizens WHERE citizen_id = '{id}'"),
+        ),
+        (
+            "compared in a subquery",
+            format!(
+                "SELECT citizen_id FROM population.citizens c WHERE citizen_id = '{id}' \
+                 AND EXISTS (SELECT 1 FROM business.enterprises e WHERE e.name = c.full_name)"
+            ),
+        ),
+        (
+            "through a CTE",
+            format!(
+                "WITH c AS (SELECT full_name AS n FROM population.citizens WHERE citizen_id = '{id}') SELECT n FROM c"
+            ),
+        ),
+    ] {
+        let error = ask(sql).await.expect_err(what);
+        assert!(error.starts_with("denied"), "{what}: {error}");
+        assert!(!error.contains(&name), "{what}: {error}");
+    }
 }
