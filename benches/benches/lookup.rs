@@ -1,0 +1,121 @@
+//! Lookup-only overhead: point lookups of citizens by ID as the business registrar, under a
+//! lookup-only grant (the plan check that the key is pinned, verify columns compared) against the
+//! same lookups under the plain grant, interleaved in the same run.
+//!
+//! `cargo bench -p lienthong-benches --bench lookup` (1 M citizens; `LIENTHONG_BENCH_CITIZENS` to
+//! change, `LIENTHONG_BENCH_LOOKUPS` lookups, default 200).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use lienthong::mask::PseudonymSecret;
+use lienthong::{Catalog, OpenOptions};
+use lienthong_benches::env_u64;
+use lienthong_synth::{CATALOG_FILE, Config, NoProgress, generate};
+
+fn open(file: &std::path::Path, audit: &std::path::Path) -> Catalog {
+    Catalog::open_with(
+        file,
+        OpenOptions {
+            pseudonym_secret: Some(PseudonymSecret::new("benchmark secret, not for production").unwrap()),
+            audit_path: Some(audit.to_owned()),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn percentile(times: &mut [Duration], p: f64) -> f64 {
+    times.sort();
+    let index = ((times.len() - 1) as f64 * p).round() as usize;
+    times[index].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let citizens = env_u64("LIENTHONG_BENCH_CITIZENS", 1_000_000);
+    let lookups = env_u64("LIENTHONG_BENCH_LOOKUPS", 200) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        &Config {
+            out: dir.path().to_owned(),
+            citizens,
+            seed: lienthong_synth::DEFAULT_SEED,
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let file = dir.path().join(CATALOG_FILE);
+    let mut spec = lienthong::spec::load(&file).unwrap().catalog;
+    spec.grants.get_mut("registrar-representatives").unwrap().lookup = Some(lienthong::spec::Lookup {
+        by: vec!["citizen_id".into()],
+        max_keys: None,
+        verify: vec!["date_of_birth".into()],
+    });
+    let variant = dir.path().join("lookup.yaml");
+    std::fs::write(&variant, lienthong::spec::to_yaml(&spec, &[])).unwrap();
+    let plain = open(&file, &dir.path().join("plain-audit.jsonl"));
+    let lookup = open(&variant, &dir.path().join("lookup-audit.jsonl"));
+    let who = ("business-registrar", Some("business-registration"));
+    let ids: Vec<String> = {
+        let step = (citizens as usize / lookups).max(1);
+        let batches = plain
+            .session(who.0, who.1)
+            .unwrap()
+            .sql("SELECT citizen_id FROM population.citizens")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let all: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |i| {
+                    lienthong::datafusion::arrow::util::display::array_value_to_string(b.column(0), i).unwrap()
+                })
+            })
+            .collect();
+        all.into_iter().step_by(step).take(lookups).collect()
+    };
+    let ask = |catalog: &Catalog, id: &str| {
+        let session = catalog.session(who.0, who.1).unwrap();
+        let sql = format!(
+            "SELECT citizen_id, full_name, date_of_birth = DATE '1980-01-01' AS born_1980 \
+             FROM population.citizens WHERE citizen_id = '{id}'"
+        );
+        async move {
+            let started = Instant::now();
+            let rows: usize = session
+                .sql(&sql)
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap()
+                .iter()
+                .map(|b| b.num_rows())
+                .sum();
+            assert_eq!(rows, 1);
+            started.elapsed()
+        }
+    };
+    ask(&plain, &ids[0]).await;
+    ask(&lookup, &ids[0]).await;
+    let (mut p, mut l) = (Vec::new(), Vec::new());
+    for id in &ids {
+        p.push(ask(&plain, id).await);
+        l.push(ask(&lookup, id).await);
+    }
+    let (p50p, p95p) = (percentile(&mut p, 0.5), percentile(&mut p, 0.95));
+    let (p50l, p95l) = (percentile(&mut l, 0.5), percentile(&mut l, 0.95));
+    println!(
+        "point lookups by citizen ID as the business registrar, {citizens} citizens, {} lookups interleaved",
+        ids.len()
+    );
+    println!("{:<24} {:>10} {:>10}", "", "p50", "p95");
+    println!("{:<24} {:>8.2}ms {:>8.2}ms", "plain grant", p50p, p95p);
+    println!("{:<24} {:>8.2}ms {:>8.2}ms", "lookup-only grant", p50l, p95l);
+    println!("ratio (lookup / plain)   {:>10.3} {:>10.3}", p50l / p50p, p95l / p95p);
+}
