@@ -81,15 +81,9 @@ fn pinned(
     max_keys: u32,
     ancestors: &[&LogicalPlan],
 ) -> std::result::Result<(), String> {
-    let schema = datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier);
     let mut keys: Vec<Column> = by
         .iter()
-        .map(|name| {
-            schema
-                .qualified_field_with_unqualified_name(name)
-                .map(|(q, f)| Column::new(q.cloned(), f.name()))
-                .map_err(|_| format!("the key `{name}` is not visible"))
-        })
+        .map(|name| barrier_column(barrier, name).ok_or_else(|| format!("the key `{name}` is not visible")))
         .collect::<std::result::Result<_, _>>()?;
     let not_pinned = || {
         format!(
@@ -101,8 +95,7 @@ fn pinned(
         match node {
             LogicalPlan::SubqueryAlias(alias) => {
                 for key in &mut keys {
-                    let index = alias.input.schema().index_of_column(key).map_err(|_| not_pinned())?;
-                    *key = Column::from(alias.schema.qualified_field(index));
+                    *key = through_alias(alias, key).ok_or_else(not_pinned)?;
                 }
             }
             LogicalPlan::Projection(projection) => {
@@ -174,27 +167,14 @@ fn compared_only(
     if verify.is_empty() {
         return Ok(());
     }
-    let schema = datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier);
-    let mut tracked: Vec<Column> = verify
-        .iter()
-        .filter_map(|name| {
-            schema
-                .qualified_field_with_unqualified_name(name)
-                .ok()
-                .map(|(q, f)| Column::new(q.cloned(), f.name()))
-        })
-        .collect();
+    let mut tracked: Vec<Column> = verify.iter().filter_map(|name| barrier_column(barrier, name)).collect();
     for node in ancestors.iter().rev() {
         if tracked.is_empty() {
             return Ok(());
         }
         match node {
             LogicalPlan::SubqueryAlias(alias) => {
-                tracked = tracked
-                    .iter()
-                    .filter_map(|c| alias.input.schema().index_of_column(c).ok())
-                    .map(|i| Column::from(alias.schema.qualified_field(i)))
-                    .collect();
+                tracked = tracked.iter().filter_map(|c| through_alias(alias, c)).collect();
             }
             LogicalPlan::Projection(projection) => {
                 let mut passed = Vec::new();
@@ -256,6 +236,20 @@ fn equality_only(expr: &Expr, tracked: &[Column]) -> std::result::Result<(), Str
             result
         }
     }
+}
+
+/// The barrier's output column `name` (hidden columns have none).
+fn barrier_column(barrier: &PolicyBarrier, name: &str) -> Option<Column> {
+    datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier)
+        .qualified_field_with_unqualified_name(name)
+        .ok()
+        .map(|(q, f)| Column::new(q.cloned(), f.name()))
+}
+
+/// `column` of the alias's input as the alias names it.
+fn through_alias(alias: &datafusion::logical_expr::SubqueryAlias, column: &Column) -> Option<Column> {
+    let index = alias.input.schema().index_of_column(column).ok()?;
+    Some(Column::from(alias.schema.qualified_field(index)))
 }
 
 fn total(expr: &Expr, schema: &DFSchema) -> std::result::Result<(), String> {

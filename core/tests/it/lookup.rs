@@ -321,3 +321,47 @@ async fn compare_only_columns_answer_true_or_false_and_are_never_read() {
         assert!(!error.contains(&name), "{what}: {error}");
     }
 }
+
+#[tokio::test]
+async fn another_principal_and_table_the_land_officer_looks_up_parcels_by_id_only() {
+    let catalog = variant("lookup-only-parcels", |spec| {
+        spec.grants.get_mut("land-officer-parcels").unwrap().lookup = Some(lienthong::spec::Lookup {
+            by: vec!["parcel_id".into()],
+            max_keys: Some(2),
+            verify: vec!["area_m2".into()],
+        });
+    });
+    let (plain, _) = crate::common::demo();
+    let first = run(
+        &as_(&plain, "land-officer"),
+        "SELECT parcel_id FROM land.parcels ORDER BY parcel_id LIMIT 1",
+    )
+    .await
+    .unwrap();
+    let id = lines(&first)[0].trim_matches(|c| c == '|' || c == ' ').to_owned();
+    let officer = as_(&catalog, "land-officer");
+    for sql in [
+        "SELECT ward_code, count(*) FROM land.parcels GROUP BY ward_code".to_owned(),
+        "SELECT sum(area_m2) FROM land.parcels".to_owned(),
+        "SELECT p.ward_code FROM land.rights r JOIN land.parcels p ON p.parcel_id = r.parcel_id".to_owned(),
+        "SELECT ward_code FROM land.parcels WHERE parcel_id IN (SELECT parcel_id FROM land.rights)".to_owned(),
+        "SELECT ward_code FROM land.parcels WHERE parcel_id BETWEEN 'a' AND 'z'".to_owned(),
+        format!("SELECT area_m2 FROM land.parcels WHERE parcel_id = '{id}'"),
+        format!("SELECT round(area_m2) FROM land.parcels WHERE parcel_id = '{id}'"),
+        format!("SELECT area_m2 > 0 FROM land.parcels WHERE parcel_id = '{id}'"),
+    ] {
+        let error = run(&officer, &sql).await.expect_err(&sql);
+        assert!(error.starts_with("denied"), "{sql}: {error}");
+    }
+    let sql = format!("SELECT parcel_id, ward_code FROM land.parcels WHERE parcel_id = '{id}'");
+    let looked_up = run(&officer, &sql).await.unwrap();
+    assert_eq!(row_count(&looked_up), 1);
+    assert!(lines(&looked_up)[0].contains(&id));
+    let compared = run(
+        &officer,
+        &format!("SELECT area_m2 = 0 AS empty FROM land.parcels WHERE parcel_id = '{id}'"),
+    )
+    .await
+    .unwrap();
+    assert!(lines(&compared)[0].contains("false"), "{:?}", lines(&compared));
+}
