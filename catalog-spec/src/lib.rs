@@ -41,7 +41,8 @@ pub use load::{CatalogFile, load, parse_str};
 pub use model::{
     Agency, AggregateOnly, AttributeValue, Catalog, Classification, ClientCertificate, Column, ColumnType, Combine,
     Credential, Database, EnvRef, Generalization, Grant, Lookup, Mask, Node, NodeTls, OptionValue, Peer,
-    PostgresConnection, Principal, Purpose, Selector, Source, SourceKind, SslMode, Table, TagRule, Text, TokenIssuer,
+    PostgresConnection, Principal, Purpose, Quota, QuotaLimits, QuotaSubject, Selector, Source, SourceKind, SslMode,
+    Table, TagRule, Text, TokenIssuer,
 };
 pub use schema::json_schema;
 pub use validate::PUBLIC_PRINCIPAL;

@@ -277,6 +277,7 @@ fn read_entries(instance: &Json, readable: &Json) -> (Catalog, Declared) {
         databases: Default::default(),
         grants: read_map(section("grants")),
         tag_rules: read_map(section("tag_rules")),
+        quotas: read_map(section("quotas")),
     };
     for (db_name, db_json) in section("databases").into_iter().flatten() {
         let mut shell = db_json.clone();

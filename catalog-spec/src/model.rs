@@ -56,6 +56,10 @@ pub struct Catalog {
     /// Rules that apply to every column carrying a tag, in every database, keyed by rule id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tag_rules: BTreeMap<String, TagRule>,
+    /// Volume quotas: how many rows, or looked-up keys, a principal or an agency may receive per
+    /// query, per day and per month, keyed by quota id (audit records name them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quotas: BTreeMap<String, Quota>,
 }
 
 /// A text in Vietnamese and English.
@@ -707,6 +711,78 @@ impl Grant {
     pub fn all_columns(&self) -> bool {
         self.columns.iter().any(|c| c == "*")
     }
+}
+
+/// A volume quota: a ceiling on what the selected callers receive from the tables in scope.
+///
+/// Every limit holds on its own: a query that would go past any of them is refused (keys, before
+/// it runs) or fails without releasing a row (rows, before the results are released). Days and
+/// months are calendar days and months (UTC), as for grant validity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Who the quota holds for.
+    pub to: Selector,
+    /// Purposes it holds for (default: every purpose, counted together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<String>,
+    /// Tables whose reads count, as `<database>.<table>` (default: every table). A query counts
+    /// once however many of them it reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    /// Whose counter a query is charged to: each selected principal's own (default), or one
+    /// counter shared by everyone of the caller's agency.
+    #[serde(default)]
+    pub per: QuotaSubject,
+    /// Result rows received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<QuotaLimits>,
+    /// Distinct keys named in lookups of lookup-only tables in scope (a key looked up twice in a
+    /// day counts once that day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<QuotaLimits>,
+    /// Why the quota exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+/// Whose counter a quota charges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaSubject {
+    /// Each principal has a counter of its own.
+    #[default]
+    Principal,
+    /// One counter for the caller's agency (all its principals, local or arriving through peers).
+    Agency,
+}
+
+impl QuotaSubject {
+    /// `principal` or `agency`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Principal => "principal",
+            Self::Agency => "agency",
+        }
+    }
+}
+
+/// Ceilings per query, per day and per month; at least one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaLimits {
+    /// Most per query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub query: Option<u64>,
+    /// Most per calendar day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub day: Option<u64>,
+    /// Most per calendar month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub month: Option<u64>,
 }
 
 /// A rule for every column carrying a tag, wherever it is: deny it, or mask it.

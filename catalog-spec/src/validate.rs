@@ -16,6 +16,7 @@ use crate::row_filter;
 
 mod federation;
 mod identity;
+mod quota;
 
 /// The principal id reserved for anonymous callers.
 pub const PUBLIC_PRINCIPAL: &str = "public";
@@ -50,6 +51,7 @@ pub(crate) fn check(catalog: &Catalog, declared: &Declared) -> Vec<Problem> {
     v.databases();
     v.grants();
     v.tag_rules();
+    v.quotas();
     v.problems
 }
 

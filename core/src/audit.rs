@@ -92,6 +92,9 @@ pub struct Event {
     /// Sub-queries sent to other nodes (what this node asked, and on completion what came back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remote_calls: Vec<RemoteCall>,
+    /// Volume quotas charged: keys on query records, rows on completion records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotas: Vec<crate::quota::QuotaUse>,
     /// Rows returned (completion records).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,

@@ -62,11 +62,14 @@ pub(crate) struct Inner {
     /// Assertion ids already accepted from peers.
     pub replays: Arc<Replays>,
     pub transport: Option<Arc<dyn crate::remote::Transport>>,
+    /// The counters of volume quotas, next to the audit log (kept across reloads).
+    pub quotas: Arc<crate::quota::QuotaBook>,
 }
 
 /// What a reloaded catalog keeps of the one it replaces.
 struct Kept {
     audit: Arc<AuditLog>,
+    quotas: Arc<crate::quota::QuotaBook>,
     replays: Arc<Replays>,
     secret: Option<PseudonymSecret>,
     today: Option<NaiveDate>,
@@ -143,6 +146,7 @@ impl Catalog {
                 None => file.base_dir().join("audit").join("audit.jsonl"),
             });
         let kept = Kept {
+            quotas: Arc::new(crate::quota::QuotaBook::beside(&audit_path)),
             audit: Arc::new(AuditLog::new(audit_path)),
             replays: Arc::default(),
             secret,
@@ -172,6 +176,7 @@ impl Catalog {
         let inner = &self.inner;
         let kept = Kept {
             audit: Arc::clone(&inner.audit),
+            quotas: Arc::clone(&inner.quotas),
             replays: Arc::clone(&inner.replays),
             secret: inner.secret.clone(),
             today: inner.today,
@@ -195,6 +200,7 @@ impl Catalog {
                 spec,
                 path: file.path,
                 audit: kept.audit,
+                quotas: kept.quotas,
                 secret: kept.secret,
                 today: kept.today,
                 limits: kept.limits,

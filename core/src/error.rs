@@ -36,6 +36,10 @@ pub enum Error {
     /// A per-query limit was reached (rows, time, memory) or the query was cancelled.
     #[error("limit: {0}")]
     Limit(String),
+    /// A volume quota of the catalog is used up (or the query would go past it): the query was
+    /// refused, or failed without releasing a row.
+    #[error("quota exhausted: {0}")]
+    Quota(String),
     /// A check on our own plan failed: the query is refused rather than run ungoverned. A bug.
     #[error("internal error (query refused, fail closed): {0}")]
     Internal(String),
@@ -68,6 +72,9 @@ impl Error {
                     source_name,
                     message: m.clone(),
                 },
+                RemoteError::Limit(m) if m.starts_with("quota exhausted: ") => {
+                    Self::Quota(format!("the owner node (source `{source_name}`): {m}"))
+                }
                 RemoteError::Limit(m) => Self::Limit(format!("the owner node (source `{source_name}`): {m}")),
                 RemoteError::Query(m) => Self::Query(format!("the owner node (source `{source_name}`): {m}")),
             };

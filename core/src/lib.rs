@@ -27,6 +27,8 @@
 //! - [`mask`]: the masks and the node's pseudonym secret.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //! - [`node`]: the node's key and the signed assertions that travel between nodes.
+//! - [`quota`]: what a caller's volume quotas leave ([`Session::quotas`]) and what the audit
+//!   records of them.
 //! - [`remote`]: sub-queries sent to the nodes that own the tables, and the [`remote::Transport`]
 //!   they go through.
 //!
@@ -54,6 +56,7 @@ mod lookup;
 pub mod mask;
 pub mod node;
 pub mod policy;
+pub mod quota;
 mod redact;
 pub mod remote;
 pub mod session;

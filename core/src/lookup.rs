@@ -19,23 +19,54 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Extension, JoinType, LogicalPla
 use crate::barrier::PolicyBarrier;
 use crate::error::{Error, Result};
 
+/// The values a query names for the keys of one lookup-only table: one entry per value (or
+/// combination of values, for several key columns).
+type Named = Vec<(String, Vec<Vec<Expr>>)>;
+
 /// Refuses the plan when a lookup-only table is read other than by keys the query names.
 pub(crate) fn enforce(plan: &LogicalPlan) -> Result<()> {
-    visit(plan, &mut Vec::new())
+    visit(plan, &mut Vec::new(), &mut Vec::new())
 }
 
-fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>) -> Result<()> {
+/// The keys a plan (with its parameters bound) names, by table, as text: one string per key
+/// (the values of several key columns joined by U+001F). For plans [`enforce`] accepts.
+pub(crate) fn named_keys(plan: &LogicalPlan) -> Result<Vec<(String, Vec<String>)>> {
+    let mut named = Vec::new();
+    visit(plan, &mut Vec::new(), &mut named)?;
+    Ok(named
+        .into_iter()
+        .map(|(table, combinations)| {
+            let keys = combinations
+                .iter()
+                .map(|values| {
+                    values
+                        .iter()
+                        .map(|v| match v {
+                            Expr::Literal(value, _) => value.to_string(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\u{1f}")
+                })
+                .collect();
+            (table, keys)
+        })
+        .collect())
+}
+
+fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>, named: &mut Named) -> Result<()> {
     if let LogicalPlan::Extension(Extension { node }) = plan
         && let Some(barrier) = PolicyBarrier::of(node.as_ref())
         && let Some((by, max_keys, verify)) = &barrier.policy.lookup
     {
-        pinned(barrier, by, *max_keys, ancestors).map_err(|why| {
+        let values = pinned(barrier, by, *max_keys, ancestors).map_err(|why| {
             Error::Denied(format!(
                 "`{}` may only be looked up by {}: {why}",
                 barrier.policy.table,
                 by.join(", ")
             ))
         })?;
+        named.push((barrier.policy.table.clone(), combinations(&values)));
         compared_only(barrier, verify, ancestors).map_err(|why| {
             Error::Denied(format!(
                 "`{}`: {} may only be compared with values the query supplies ({} = …): {why}",
@@ -57,7 +88,7 @@ fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>) -> Res
                 _ => None,
             };
             if let Some(sub) = sub
-                && let Err(e) = visit(sub.as_ref(), &mut Vec::new())
+                && let Err(e) = visit(sub.as_ref(), &mut Vec::new(), named)
             {
                 result = Err(e);
                 return Ok(TreeNodeRecursion::Stop);
@@ -68,19 +99,35 @@ fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>) -> Res
     result?;
     ancestors.push(plan);
     for input in plan.inputs() {
-        visit(input, ancestors)?;
+        visit(input, ancestors, named)?;
     }
     ancestors.pop();
     Ok(())
 }
 
-/// Checks the way up from the barrier to the filter that pins its keys.
+/// Every combination of one value per key column.
+fn combinations(values: &[Vec<Expr>]) -> Vec<Vec<Expr>> {
+    values.iter().fold(vec![Vec::new()], |acc, column| {
+        acc.iter()
+            .flat_map(|prefix| {
+                column.iter().map(move |v| {
+                    let mut next = prefix.clone();
+                    next.push(v.clone());
+                    next
+                })
+            })
+            .collect()
+    })
+}
+
+/// Checks the way up from the barrier to the filter that pins its keys; gives the values each
+/// key column is pinned to.
 fn pinned(
     barrier: &PolicyBarrier,
     by: &[String],
     max_keys: u32,
     ancestors: &[&LogicalPlan],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Vec<Vec<Expr>>, String> {
     let mut keys: Vec<Column> = by
         .iter()
         .map(|name| barrier_column(barrier, name).ok_or_else(|| format!("the key `{name}` is not visible")))
@@ -115,9 +162,14 @@ fn pinned(
             }
             LogicalPlan::Filter(filter) => {
                 let conjuncts = split_conjunction(&filter.predicate);
-                let counts: Vec<Option<usize>> = keys
+                let values: Vec<Option<Vec<Expr>>> = keys
                     .iter()
-                    .map(|key| conjuncts.iter().filter_map(|c| values_pinning(c, key)).min())
+                    .map(|key| {
+                        conjuncts
+                            .iter()
+                            .filter_map(|c| values_pinning(c, key))
+                            .min_by_key(Vec::len)
+                    })
                     .collect();
                 // Every other condition runs on rows the caller did not name.
                 for conjunct in &conjuncts {
@@ -125,12 +177,13 @@ fn pinned(
                         total(conjunct, filter.input.schema())?;
                     }
                 }
-                if counts.iter().all(Option::is_some) {
-                    let named: usize = counts.iter().flatten().product();
+                if values.iter().all(Option::is_some) {
+                    let values: Vec<Vec<Expr>> = values.into_iter().flatten().collect();
+                    let named: usize = values.iter().map(Vec::len).product();
                     if named > max_keys as usize {
                         return Err(format!("the query names {named} keys, at most {max_keys} are allowed"));
                     }
-                    return Ok(());
+                    return Ok(values);
                 }
             }
             LogicalPlan::Join(join) => {
@@ -256,8 +309,8 @@ fn total(expr: &Expr, schema: &DFSchema) -> std::result::Result<(), String> {
     crate::aggregate::total(expr, schema, 0).map_err(|what| format!("before the keys are named, {what}"))
 }
 
-/// How many values `conjunct` pins `key` to, if it pins it to values the query supplies.
-fn values_pinning(conjunct: &Expr, key: &Column) -> Option<usize> {
+/// The distinct values `conjunct` pins `key` to, if it pins it to values the query supplies.
+fn values_pinning(conjunct: &Expr, key: &Column) -> Option<Vec<Expr>> {
     let is_key = |e: &Expr| matches!(strip(e), Expr::Column(c) if c == key);
     let supplied = |e: &Expr| matches!(strip(e), Expr::Literal(..) | Expr::Placeholder(_));
     match conjunct {
@@ -265,19 +318,21 @@ fn values_pinning(conjunct: &Expr, key: &Column) -> Option<usize> {
             left,
             op: Operator::Eq,
             right,
-        }) if (is_key(left) && supplied(right)) || (supplied(left) && is_key(right)) => Some(1),
+        }) if (is_key(left) && supplied(right)) || (supplied(left) && is_key(right)) => {
+            Some(vec![strip(if is_key(left) { right } else { left }).clone()])
+        }
         Expr::InList(InList {
             expr,
             list,
             negated: false,
         }) if is_key(expr) && list.iter().all(supplied) => {
-            let mut distinct: Vec<&Expr> = Vec::new();
+            let mut distinct: Vec<Expr> = Vec::new();
             for value in list {
-                if !distinct.contains(&strip(value)) {
-                    distinct.push(strip(value));
+                if !distinct.contains(strip(value)) {
+                    distinct.push(strip(value).clone());
                 }
             }
-            Some(distinct.len())
+            Some(distinct)
         }
         _ => None,
     }

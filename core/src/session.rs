@@ -49,6 +49,8 @@ pub struct Session {
     /// The peer node a remote caller arrived through.
     via: Option<Via>,
     accesses: Arc<Accesses>,
+    /// The volume quotas that hold for this caller and purpose.
+    quotas: Vec<crate::quota::Applied>,
     ctx: SessionContext,
 }
 
@@ -66,6 +68,8 @@ struct Planned {
     plan: Arc<dyn ExecutionPlan>,
     logical: LogicalPlan,
     verified: Verified,
+    /// The keys named in lookups, by table (see [`crate::lookup::named_keys`]).
+    keys: Vec<(String, Vec<String>)>,
 }
 
 impl Session {
@@ -132,6 +136,7 @@ impl Session {
             .map(|p| p.agency.as_str().to_owned())
             .unwrap_or_default();
         let accesses = Arc::new(accesses);
+        let quotas = crate::quota::for_caller(spec, &caller, &agency);
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
@@ -190,6 +195,7 @@ impl Session {
             declared,
             via,
             accesses,
+            quotas,
             ctx,
         }
     }
@@ -213,6 +219,25 @@ impl Session {
     pub fn access(&self, table: &str) -> Option<&policy::TableAccess> {
         let (database, table) = table.split_once('.')?;
         self.accesses.get(&(database.to_owned(), table.to_owned()))
+    }
+
+    /// Every limit of the volume quotas that hold for this caller and purpose, with what is used
+    /// and left today and this month (per-query limits show their limit as what is left).
+    ///
+    /// ```no_run
+    /// # fn demo(session: &lienthong::Session) -> lienthong::Result<()> {
+    /// for limit in session.quotas()? {
+    ///     println!("{} {} per {}: {} left", limit.quota, limit.unit, limit.window, limit.remaining);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn quotas(&self) -> Result<Vec<crate::quota::QuotaStatus>> {
+        self.inner.quotas.status(&self.quotas, self.today())
+    }
+
+    /// The day grants and quotas are counted on.
+    fn today(&self) -> chrono::NaiveDate {
+        self.inner.today.unwrap_or_else(today_utc)
     }
 
     /// The columns and types of `database.table` as this caller sees them (granted columns, masked
@@ -292,6 +317,14 @@ impl Session {
                 policies.dedup();
                 event.policies = policies;
                 event.remote_calls = remote_calls_planned(&planned.logical);
+                let row_quota = if explain {
+                    None
+                } else {
+                    match self.admit(&planned, &mut event) {
+                        Ok(row_quota) => row_quota,
+                        Err(error) => return Err(self.refused(event, error, started)),
+                    }
+                };
                 event.outcome = Some(Outcome::Accepted);
                 self.inner.audit.append(&event)?;
                 let stream = if explain {
@@ -301,6 +334,7 @@ impl Session {
                 };
                 let mut stream = QueryStream::new(stream, &self.inner, event, started);
                 stream.plan = Some(Arc::clone(&planned.plan));
+                stream.row_quota = row_quota;
                 stream.generic_errors = planned
                     .verified
                     .barriers
@@ -313,6 +347,33 @@ impl Session {
             }
             Err(error) => Err(self.refused(event, error, started)),
         }
+    }
+
+    /// Checks the query against the quotas that count it (charging the keys it names) and says
+    /// how many rows it may return under them.
+    fn admit(&self, planned: &Planned, event: &mut Event) -> Result<Option<crate::stream::RowQuota>> {
+        let applied = crate::quota::for_query(&self.quotas, &event.tables);
+        if applied.is_empty() {
+            return Ok(None);
+        }
+        let key = self.inner.audit_key();
+        let keys: Vec<(String, Vec<String>)> = planned
+            .keys
+            .iter()
+            .map(|(table, keys)| (table.clone(), keys.iter().map(|k| literal_digest(&key, k)).collect()))
+            .collect();
+        let day = self.today();
+        let admission = self.inner.quotas.admit(&applied, &keys, day)?;
+        event.quotas = admission.uses;
+        Ok(admission.rows.map(|(allowance, why)| crate::stream::RowQuota {
+            book: Arc::clone(&self.inner.quotas),
+            applied,
+            allowance,
+            why,
+            day,
+            held: std::collections::VecDeque::new(),
+            releasing: false,
+        }))
     }
 
     /// What a query would return and which parameters it takes, without running it (for clients
@@ -359,7 +420,7 @@ impl Session {
 
     /// Audits a refused or failed plan and gives the error back (or the audit's, if that failed).
     fn refused(&self, mut event: Event, error: Error, started: Instant) -> Error {
-        event.outcome = Some(if matches!(error, Error::Denied(_)) {
+        event.outcome = Some(if matches!(error, Error::Denied(_) | Error::Quota(_)) {
             Outcome::Denied
         } else {
             Outcome::Failed
@@ -463,6 +524,7 @@ impl Session {
             plan.with_param_values(params.to_vec())
                 .map_err(Error::from_datafusion)?
         };
+        let keys = crate::lookup::named_keys(&plan)?;
         let optimized = state.optimize(&plan).map_err(Error::from_datafusion)?;
         let verified = verify(&optimized)?;
         let known = crate::remote::Known {
@@ -483,6 +545,7 @@ impl Session {
                 plan: physical,
                 logical: optimized,
                 verified,
+                keys,
             },
             explain,
         ))

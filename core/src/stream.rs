@@ -60,6 +60,24 @@ pub struct QueryStream {
     pub(crate) generic_errors: bool,
     /// The sub-queries sent to other nodes, for the completion record.
     pub(crate) remote_log: Option<Arc<std::sync::Mutex<Vec<crate::audit::RemoteCall>>>>,
+    /// Set when a row quota counts the query: its results are held until the end and released
+    /// once they are charged.
+    pub(crate) row_quota: Option<RowQuota>,
+}
+
+/// The rows a query may still return under its quotas, and the results held until they are
+/// charged.
+pub(crate) struct RowQuota {
+    pub book: Arc<crate::quota::QuotaBook>,
+    pub applied: Vec<crate::quota::Applied>,
+    /// Most rows the query may return.
+    pub allowance: u64,
+    /// The limit that sets `allowance`, for the error.
+    pub why: String,
+    pub day: chrono::NaiveDate,
+    pub held: std::collections::VecDeque<RecordBatch>,
+    /// Charged: the held batches are being released.
+    pub releasing: bool,
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -80,6 +98,7 @@ impl QueryStream {
         event.kind = "completion".into();
         event.sql = None;
         event.literal_digests.clear();
+        event.quotas.clear();
         Self {
             schema: nullable(&inner.schema()),
             inner,
@@ -96,6 +115,7 @@ impl QueryStream {
             plan: None,
             generic_errors: false,
             remote_log: None,
+            row_quota: None,
         }
     }
 
@@ -184,9 +204,61 @@ impl Stream for QueryStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if let Some(quota) = self.row_quota.as_mut()
+                && quota.releasing
+            {
+                if let Some(batch) = quota.held.pop_front() {
+                    return Poll::Ready(Some(Ok(batch)));
+                }
+                return match self.finish(Outcome::Completed, None) {
+                    Ok(()) => Poll::Ready(None),
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                };
+            }
+            match self.poll_engine(cx) {
+                Poll::Ready(Some(Ok(batch))) => {
+                    let rows = self.rows;
+                    match self.row_quota.as_mut() {
+                        Some(quota) if rows > quota.allowance => {
+                            let error = Error::Quota(format!(
+                                "{}; the result has more rows, and none was released",
+                                quota.why
+                            ));
+                            return self.fail(error);
+                        }
+                        Some(quota) => quota.held.push_back(batch),
+                        None => return Poll::Ready(Some(Ok(batch))),
+                    }
+                }
+                Poll::Ready(None) => {
+                    let rows = self.rows;
+                    let Some(quota) = self.row_quota.as_mut() else {
+                        return match self.finish(Outcome::Completed, None) {
+                            Ok(()) => Poll::Ready(None),
+                            Err(e) => Poll::Ready(Some(Err(e))),
+                        };
+                    };
+                    match quota.book.charge_rows(&quota.applied, rows, quota.day) {
+                        Ok(uses) => {
+                            quota.releasing = true;
+                            self.event.quotas = uses;
+                        }
+                        Err(error) => return self.fail(error),
+                    }
+                }
+                other => return other,
+            }
         }
+    }
+}
+
+impl QueryStream {
+    /// The engine's next batch, within the query's limits, relabelled to the announced schema.
+    fn poll_engine(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<RecordBatch>>> {
         if let Some(deadline) = self.deadline.as_mut()
             && deadline.as_mut().poll(cx).is_ready()
         {
@@ -223,10 +295,7 @@ impl Stream for QueryStream {
                 };
                 self.fail(error)
             }
-            Poll::Ready(None) => match self.finish(Outcome::Completed, None) {
-                Ok(()) => Poll::Ready(None),
-                Err(e) => Poll::Ready(Some(Err(e))),
-            },
+            Poll::Ready(None) => Poll::Ready(None),
         }
     }
 }

@@ -387,7 +387,7 @@ impl Fuzzer {
 /// the caller's refusal or failure (an internal error is judged a failure by [`judge`]).
 fn governed_error(error: Error, outcome: fn(String) -> Outcome) -> Outcome {
     match error {
-        Error::Limit(_) => Outcome::TooSlow,
+        Error::Limit(_) | Error::Quota(_) => Outcome::TooSlow,
         Error::Internal(message) => outcome(format!("internal error: {message}")),
         other => outcome(other.to_string()),
     }

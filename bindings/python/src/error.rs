@@ -4,7 +4,8 @@
 //! `PolicyDenied` (the caller may not do this; the message never says what exists),
 //! `CatalogError` (with the file, line, column and field of the first problem, and every problem
 //! in `problems`), `QueryError` (bad SQL, or a name the caller cannot see) with its subclass
-//! `LimitExceeded` (rows, time, memory), `SourceError` (a source the query needs failed; no
+//! `LimitExceeded` (rows, time, memory; `QuotaExceeded` for the catalog's volume quotas),
+//! `SourceError` (a source the query needs failed; no
 //! partial result is returned) and `AuditError` (the audit log could not be written, so nothing
 //! was released).
 
@@ -41,6 +42,12 @@ create_exception!(
 );
 create_exception!(
     lienthong,
+    QuotaExceeded,
+    LimitExceeded,
+    "A volume quota of the catalog (rows or keys per query, day or month) is used up."
+);
+create_exception!(
+    lienthong,
     SourceError,
     LienthongError,
     "A source the query needs is unavailable."
@@ -60,6 +67,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CatalogError", py.get_type::<CatalogError>())?;
     m.add("QueryError", py.get_type::<QueryError>())?;
     m.add("LimitExceeded", py.get_type::<LimitExceeded>())?;
+    m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
     m.add("SourceError", py.get_type::<SourceError>())?;
     m.add("AuditError", py.get_type::<AuditError>())?;
     Ok(())
@@ -72,6 +80,7 @@ pub(crate) fn to_py(py: Python<'_>, error: Error) -> PyErr {
         Error::Denied(_) => PolicyDenied::new_err(message),
         Error::Query(_) => QueryError::new_err(message),
         Error::Limit(_) => LimitExceeded::new_err(message),
+        Error::Quota(_) => QuotaExceeded::new_err(message),
         Error::Audit { .. } => AuditError::new_err(message),
         Error::Internal(_) => LienthongError::new_err(message),
         Error::Source { source_name, .. } => with_attributes(py, SourceError::new_err(message), |attrs| {

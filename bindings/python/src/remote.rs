@@ -252,6 +252,7 @@ fn remote_error(uri: &str, error: FlightError) -> Error {
     let strip = |prefix: &str| message.strip_prefix(prefix).unwrap_or(message).to_owned();
     match status.code() {
         Code::PermissionDenied | Code::Unauthenticated => Error::Denied(strip("denied: ")),
+        Code::ResourceExhausted if message.starts_with("quota exhausted: ") => Error::Quota(strip("quota exhausted: ")),
         Code::ResourceExhausted | Code::DeadlineExceeded | Code::Cancelled => Error::Limit(strip("limit: ")),
         Code::Unavailable => unavailable(uri, message),
         Code::InvalidArgument | Code::NotFound | Code::Unimplemented | Code::FailedPrecondition => {

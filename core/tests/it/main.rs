@@ -15,6 +15,7 @@ mod lookup;
 mod object_stores;
 mod policy;
 mod postgres;
+mod quota;
 mod scenarios;
 mod source_semantics;
 mod sources;

@@ -587,6 +587,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
         databases,
         grants: grants(),
         tag_rules: tag_rules(),
+        quotas: BTreeMap::new(),
     };
     Ok((catalog, secrets))
 }

@@ -341,7 +341,7 @@ pub fn status_of(error: lienthong::Error) -> Status {
         Error::Denied(_) => Status::permission_denied(error.to_string()),
         Error::Query(_) => Status::invalid_argument(error.to_string()),
         Error::Source { .. } => Status::unavailable(error.to_string()),
-        Error::Limit(_) => Status::resource_exhausted(error.to_string()),
+        Error::Limit(_) | Error::Quota(_) => Status::resource_exhausted(error.to_string()),
         Error::Audit { .. } => Status::internal("the audit log could not be written; the query was not run"),
         Error::Catalog(_) | Error::Internal(_) => Status::internal(error.to_string()),
     }
