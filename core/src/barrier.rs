@@ -49,6 +49,8 @@ pub(crate) struct Policy {
     /// Lookup-only: the key columns a query must pin, how many values it may name, and the
     /// columns it may only compare with supplied values.
     pub lookup: Option<(Vec<String>, u32, Vec<String>)>,
+    /// The table's primary key, when the caller sees it whole and unmasked.
+    pub primary_key: Vec<String>,
 }
 
 /// The logical barrier node. Its output is its input, column for column.

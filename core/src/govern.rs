@@ -149,6 +149,7 @@ pub(crate) fn governed_plan(
             .lookup
             .as_ref()
             .map(|l| (l.by.clone(), l.max_keys, l.verify.clone())),
+        primary_key: access.primary_key.clone(),
     };
     Ok(LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(inner, Arc::new(policy))),

@@ -59,7 +59,7 @@ fn visit<'a>(plan: &'a LogicalPlan, ancestors: &mut Vec<&'a LogicalPlan>, named:
         && let Some(barrier) = PolicyBarrier::of(node.as_ref())
         && let Some((by, max_keys, verify)) = &barrier.policy.lookup
     {
-        let values = pinned(barrier, by, *max_keys, ancestors).map_err(|why| {
+        let values = pinned(barrier, by, *max_keys, ancestors, 0).map_err(|why| {
             Error::Denied(format!(
                 "`{}` may only be looked up by {}: {why}",
                 barrier.policy.table,
@@ -127,6 +127,7 @@ fn pinned(
     by: &[String],
     max_keys: u32,
     ancestors: &[&LogicalPlan],
+    depth: usize,
 ) -> std::result::Result<Vec<Vec<Expr>>, String> {
     let mut keys: Vec<Column> = by
         .iter()
@@ -138,7 +139,7 @@ fn pinned(
             by.join(" = '…' AND ")
         )
     };
-    for node in ancestors.iter().rev() {
+    for (index, node) in ancestors.iter().enumerate().rev() {
         match node {
             LogicalPlan::SubqueryAlias(alias) => {
                 for key in &mut keys {
@@ -202,11 +203,146 @@ fn pinned(
                 if let Some(filter) = &join.filter {
                     total(filter, &join.schema)?;
                 }
+                if depth < MAX_JOIN_DEPTH
+                    && let Some(values) = bound_through(join, &keys, max_keys, &ancestors[..=index], depth)
+                {
+                    return Ok(values);
+                }
             }
             _ => return Err(not_pinned()),
         }
     }
     Err(not_pinned())
+}
+
+/// How many joins deep a key may be bound through other tables' primary keys.
+const MAX_JOIN_DEPTH: usize = 3;
+
+/// The values that bind `keys` at `join` when each is equal (`ON key = other.column`, no cast)
+/// to a column of a table on the other side whose primary key the query pins, and the join keeps
+/// no row of this side that is not matched (inner, or this side the optional one): rows of this
+/// table then reach the result only through rows the caller named by key, at most one per key.
+/// `above` is the way from the root down to `join`.
+fn bound_through(
+    join: &datafusion::logical_expr::Join,
+    keys: &[Column],
+    max_keys: u32,
+    above: &[&LogicalPlan],
+    depth: usize,
+) -> Option<Vec<Vec<Expr>>> {
+    let ours_left = keys.iter().all(|k| join.left.schema().has_column(k));
+    let (other, preserved) = if ours_left {
+        (
+            join.right.as_ref(),
+            matches!(join.join_type, JoinType::Left | JoinType::Full),
+        )
+    } else {
+        (
+            join.left.as_ref(),
+            matches!(join.join_type, JoinType::Right | JoinType::Full),
+        )
+    };
+    if preserved {
+        return None;
+    }
+    // Equalities of the join: its keys, and (before the optimizer extracts them) `a = b` in ON.
+    let mut pairs: Vec<(&Expr, &Expr)> = join.on.iter().map(|(l, r)| (l, r)).collect();
+    if let Some(filter) = &join.filter {
+        for conjunct in split_conjunction(filter) {
+            if let Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::Eq,
+                right,
+            }) = conjunct
+            {
+                pairs.push((left.as_ref(), right.as_ref()));
+            }
+        }
+    }
+    let partners: Vec<Column> = keys
+        .iter()
+        .map(|key| {
+            pairs
+                .iter()
+                .find_map(|(l, r)| match (as_text_column(l), as_text_column(r)) {
+                    (Some(a), Some(b)) if a == key && other.schema().has_column(b) => Some(b.clone()),
+                    (Some(a), Some(b)) if b == key && other.schema().has_column(a) => Some(a.clone()),
+                    _ => None,
+                })
+        })
+        .collect::<Option<_>>()?;
+    let mut path: Vec<&LogicalPlan> = above.to_vec();
+    let source = descend(other, &partners, &mut path)?;
+    if source.policy.primary_key.is_empty() {
+        return None;
+    }
+    pinned(source, &source.policy.primary_key, max_keys, &path, depth + 1).ok()
+}
+
+/// The column `expr` is, also under a cast to text (which keeps distinct values distinct: the
+/// coercion of a `Utf8` key to `Utf8View`, say); `None` for anything computed.
+fn as_text_column(expr: &Expr) -> Option<&Column> {
+    use datafusion::arrow::datatypes::DataType;
+    match expr {
+        Expr::Column(c) => Some(c),
+        Expr::Cast(cast)
+            if matches!(
+                cast.field.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
+            match cast.expr.as_ref() {
+                Expr::Column(c) => Some(c),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The barrier below `plan` that `columns` come from unchanged (through aliases, bare column
+/// projections, filters and joins), with the way down to it appended to `path`.
+fn descend<'a>(
+    plan: &'a LogicalPlan,
+    columns: &[Column],
+    path: &mut Vec<&'a LogicalPlan>,
+) -> Option<&'a PolicyBarrier> {
+    if let LogicalPlan::Extension(Extension { node }) = plan {
+        let barrier = PolicyBarrier::of(node.as_ref())?;
+        let schema = datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(barrier);
+        return columns.iter().all(|c| schema.has_column(c)).then_some(barrier);
+    }
+    let below: Vec<Column> = match plan {
+        LogicalPlan::SubqueryAlias(alias) => columns
+            .iter()
+            .map(|c| {
+                let index = alias.schema.index_of_column(c).ok()?;
+                Some(Column::from(alias.input.schema().qualified_field(index)))
+            })
+            .collect::<Option<_>>()?,
+        LogicalPlan::Projection(projection) => columns
+            .iter()
+            .map(|c| {
+                let index = projection.schema.index_of_column(c).ok()?;
+                match &projection.expr[index] {
+                    Expr::Column(inner) => Some(inner.clone()),
+                    Expr::Alias(a) => match a.expr.as_ref() {
+                        Expr::Column(inner) => Some(inner.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            })
+            .collect::<Option<_>>()?,
+        LogicalPlan::Filter(_) | LogicalPlan::Join(_) => columns.to_vec(),
+        _ => return None,
+    };
+    let input = plan
+        .inputs()
+        .into_iter()
+        .find(|input| below.iter().all(|c| input.schema().has_column(c)))?;
+    path.push(plan);
+    descend(input, &below, path)
 }
 
 /// Follows the compare-only columns from the barrier to the result: each use must be an equality

@@ -82,6 +82,9 @@ pub struct TableAccess {
     pub min_max: Vec<String>,
     /// When set, rows are read only by the keys a query names.
     pub lookup: Option<LookupAccess>,
+    /// The table's primary key columns, when the caller sees all of them unmasked (a lookup may
+    /// reach a lookup-only table through a row this key pins).
+    pub primary_key: Vec<String>,
     /// Ids of the grants that gave access (empty for open tables).
     pub grants: Vec<String>,
     /// Ids of the tag rules that hid or masked a column.
@@ -225,12 +228,28 @@ pub fn resolve(
             min_group_size: None,
             min_max: Vec::new(),
             lookup: None,
+            primary_key: Vec::new(),
             grants: Vec::new(),
             tag_rules: Vec::new(),
         },
         _ => granted(catalog, caller, definition, &qualified, today)?,
     };
     apply_tag_rules(catalog, caller, definition, &mut access);
+    let key: Vec<&str> = definition
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
+    let unmasked = |name: &str| {
+        access
+            .columns
+            .iter()
+            .any(|c| c.name == name && c.masks.is_empty() && c.cases.is_empty())
+    };
+    if !key.is_empty() && key.iter().all(|k| unmasked(k)) {
+        access.primary_key = key.iter().map(|k| (*k).to_owned()).collect();
+    }
     (!access.columns.is_empty()).then_some(access)
 }
 
@@ -325,6 +344,7 @@ fn strict(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
         min_group_size,
         min_max,
         lookup: lookup(grants),
+        primary_key: Vec::new(),
         grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
         tag_rules: Vec::new(),
     }
@@ -389,6 +409,7 @@ fn union(definition: &Table, grants: &[(&String, &Grant)]) -> TableAccess {
         min_group_size,
         min_max,
         lookup: lookup(grants),
+        primary_key: Vec::new(),
         grants: grants.iter().map(|(id, _)| (*id).clone()).collect(),
         tag_rules: Vec::new(),
     }

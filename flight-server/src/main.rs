@@ -39,10 +39,13 @@ enum Command {
     HashSecret,
     /// Run one SQL query as a principal, governed and audited, and print the results.
     ///
-    /// Exits with status 3 when the policy refuses the query, 2 on other errors.
+    /// Exits with status 3 when the policy refuses the query (or a quota is used up), 2 on other
+    /// errors.
     Query(QueryArgs),
     /// Show the governed plan of a query (policy barriers, what reaches each source).
     Explain(QueryArgs),
+    /// Show a principal's volume quotas for a purpose: each limit, what is used and what is left.
+    Quota(QuotaArgs),
     /// Serve a catalog over Arrow Flight SQL (any Flight SQL client: ADBC, JDBC, pyarrow.flight).
     ///
     /// Clients authenticate with the handshake (principal id and secret) or a bearer token and
@@ -95,6 +98,22 @@ struct QueryArgs {
     format: cmd::query::Format,
     /// The SQL query.
     sql: String,
+}
+
+#[derive(Debug, Args)]
+struct QuotaArgs {
+    /// The catalog file.
+    #[arg(long)]
+    catalog: PathBuf,
+    /// The principal.
+    #[arg(long = "as", value_name = "PRINCIPAL")]
+    principal: String,
+    /// The purpose.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Size and seed of generated data.
@@ -180,6 +199,7 @@ fn main() -> ExitCode {
         Command::HashSecret => cmd::hash_secret::run(),
         Command::Query(args) => cmd::query::run(&args.request(), args.format),
         Command::Explain(args) => cmd::query::explain(&args.request()),
+        Command::Quota(args) => cmd::query::quotas(&args.catalog, &args.principal, args.purpose.as_deref(), args.json),
         Command::Audit(AuditCommand::Verify { file }) => cmd::audit::verify(&file),
         Command::Audit(AuditCommand::Trace { correlation_id, logs }) => cmd::audit::trace(&correlation_id, &logs),
         Command::NodeKey { out } => cmd::audit::node_key(&out),

@@ -181,6 +181,26 @@ impl PyRemoteSession {
         listed.map_err(|e| to_py(py, e))
     }
 
+    /// The caller's volume quotas as the server answers its `GetQuotas` action (a JSON array).
+    fn quotas(&self, py: Python<'_>) -> PyResult<String> {
+        let mut client = self.client.clone();
+        let uri = self.uri.clone();
+        let answered = wait(py, async move {
+            let action = arrow_flight::Action {
+                r#type: "GetQuotas".into(),
+                body: Default::default(),
+            };
+            let failed = |e| remote_error(&uri, e);
+            let mut results = client.do_action(action).await.map_err(failed)?;
+            let mut body = Vec::new();
+            while let Some(result) = results.message().await.map_err(|s| failed(s.into()))? {
+                body.extend_from_slice(&result.body);
+            }
+            String::from_utf8(body).map_err(|e| Error::Query(format!("{uri}: {e}")))
+        })?;
+        answered.map_err(|e| to_py(py, e))
+    }
+
     /// The governed plan of `query` as the server explains it.
     fn explain(&self, py: Python<'_>, query: String) -> PyResult<String> {
         let result = self.sql(py, format!("EXPLAIN {query}"), None)?;

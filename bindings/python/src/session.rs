@@ -103,6 +103,12 @@ impl PySession {
         Ok(described)
     }
 
+    /// The caller's volume quotas, as a JSON array (one object per limit).
+    fn quotas(&self, py: Python<'_>) -> PyResult<String> {
+        let quotas = self.session.quotas().map_err(|e| to_py(py, e))?;
+        serde_json::to_string(&quotas).map_err(|e| QueryError::new_err(e.to_string()))
+    }
+
     /// The governed plan of `query` (logical and physical), as text; the query is not run.
     fn explain(&self, py: Python<'_>, query: String) -> PyResult<String> {
         let session = Arc::clone(&self.session);

@@ -33,6 +33,7 @@ fn barrier(input: LogicalPlan) -> LogicalPlan {
         min_group_size: None,
         min_max: Vec::new(),
         lookup: None,
+        primary_key: Vec::new(),
     };
     LogicalPlan::Extension(Extension {
         node: Arc::new(PolicyBarrier::new(input, Arc::new(policy))),

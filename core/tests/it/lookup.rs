@@ -365,3 +365,95 @@ async fn another_principal_and_table_the_land_officer_looks_up_parcels_by_id_onl
     .unwrap();
     assert!(lines(&compared)[0].contains("false"), "{:?}", lines(&compared));
 }
+
+/// Enterprise codes of Hà Nội enterprises (the registrar lists them under its plain grant).
+async fn enterprise_codes(n: usize) -> Vec<String> {
+    let (catalog, _) = crate::common::demo();
+    let batches = run(
+        &as_(&catalog, "business-registrar"),
+        &format!("SELECT enterprise_code FROM business.enterprises ORDER BY enterprise_code LIMIT {n}"),
+    )
+    .await
+    .unwrap();
+    lines(&batches)
+        .iter()
+        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_bound_through_a_row_named_by_its_primary_key_is_looked_up() {
+    let catalog = registrar_lookups();
+    let (plain, _) = crate::common::demo();
+    let codes = enterprise_codes(4).await;
+    let registrar = as_(&catalog, "business-registrar");
+    // The representative of enterprises the query names by code: one citizen per enterprise.
+    let allowed = [
+        format!(
+            "SELECT e.enterprise_code, c.full_name, c.permanent_ward_code FROM business.enterprises e \
+             JOIN population.citizens c ON c.citizen_id = e.legal_representative_id WHERE e.enterprise_code = '{}'",
+            codes[0]
+        ),
+        format!(
+            "SELECT e.enterprise_code, c.full_name FROM population.citizens c \
+             JOIN business.enterprises e ON e.legal_representative_id = c.citizen_id \
+             WHERE e.enterprise_code IN ('{}', '{}', '{}') ORDER BY 1",
+            codes[0], codes[1], codes[2]
+        ),
+        format!(
+            "SELECT c.full_name FROM (SELECT * FROM business.enterprises WHERE enterprise_code = '{}') e \
+             JOIN population.citizens c ON c.citizen_id = e.legal_representative_id",
+            codes[1]
+        ),
+        format!(
+            "SELECT e.name, c.full_name FROM business.enterprises e LEFT JOIN population.citizens c \
+             ON c.citizen_id = e.legal_representative_id WHERE e.enterprise_code = '{}'",
+            codes[2]
+        ),
+    ];
+    for sql in &allowed {
+        let looked_up = run(&registrar, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let expected = run(&as_(&plain, "business-registrar"), sql).await.unwrap();
+        assert_eq!(lines(&looked_up), lines(&expected), "{sql}");
+        assert!(!lines(&looked_up).is_empty(), "{sql}");
+    }
+    // Not bound: a column that is not the primary key, more rows than the cap, the citizens kept
+    // whole by an outer join, a range of codes, a cast on the join, a key pinned only in ON.
+    let refused = [
+        "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c \
+         ON c.citizen_id = e.legal_representative_id WHERE e.head_office_province_code = '01'"
+            .to_owned(),
+        format!(
+            "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c \
+             ON c.citizen_id = e.legal_representative_id WHERE e.enterprise_code IN ('{}', '{}', '{}', '{}')",
+            codes[0], codes[1], codes[2], codes[3]
+        ),
+        format!(
+            "SELECT c.full_name FROM population.citizens c LEFT JOIN business.enterprises e \
+             ON e.legal_representative_id = c.citizen_id AND e.enterprise_code = '{}'",
+            codes[0]
+        ),
+        "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c \
+         ON c.citizen_id = e.legal_representative_id WHERE e.enterprise_code > '0'"
+            .to_owned(),
+        format!(
+            "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c \
+             ON upper(c.citizen_id) = e.legal_representative_id WHERE e.enterprise_code = '{}'",
+            codes[0]
+        ),
+        format!(
+            "SELECT c.full_name FROM business.enterprises e JOIN population.citizens c \
+             ON c.citizen_id = e.legal_representative_id AND e.enterprise_code = '{}'",
+            codes[0]
+        ),
+        format!(
+            "SELECT c.full_name FROM business.enterprises e FULL JOIN population.citizens c \
+             ON c.citizen_id = e.legal_representative_id WHERE e.enterprise_code = '{}'",
+            codes[0]
+        ),
+    ];
+    for sql in &refused {
+        let error = run(&registrar, sql).await.expect_err(sql);
+        assert!(error.starts_with("denied"), "{sql}: {error}");
+    }
+}

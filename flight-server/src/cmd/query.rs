@@ -40,10 +40,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Exit status for an engine error: 3 when the policy refused, 2 otherwise.
+/// Exit status for an engine error: 3 when the policy refused (a quota too), 2 otherwise.
 fn refused(error: &Error) -> ExitCode {
     eprintln!("error: {error}");
-    ExitCode::from(if matches!(error, Error::Denied(_)) { 3 } else { 2 })
+    ExitCode::from(if matches!(error, Error::Denied(_) | Error::Quota(_)) {
+        3
+    } else {
+        2
+    })
 }
 
 /// Runs the query and prints its results.
@@ -88,6 +92,53 @@ pub fn explain(request: &Request<'_>) -> anyhow::Result<ExitCode> {
             Err(error) => Ok(refused(&error)),
         }
     })
+}
+
+/// Prints the volume quotas of a principal acting for a purpose.
+pub fn quotas(catalog: &Path, principal: &str, purpose: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let catalog = open(catalog)?;
+    let quotas = match catalog.session(principal, purpose).and_then(|s| s.quotas()) {
+        Ok(quotas) => quotas,
+        Err(error) => return Ok(refused(&error)),
+    };
+    if json {
+        lienthong_server::say!("{}", serde_json::to_string_pretty(&quotas)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if quotas.is_empty() {
+        lienthong_server::say!("no quota holds for {principal} ({})", purpose.unwrap_or("no purpose"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    lienthong_server::say!(
+        "{:<24} {:<9} {:<5} {:<6} {:<11} {:>9} {:>9} {:>9}  tables",
+        "quota",
+        "per",
+        "unit",
+        "window",
+        "period",
+        "limit",
+        "used",
+        "left"
+    );
+    for q in &quotas {
+        lienthong_server::say!(
+            "{:<24} {:<9} {:<5} {:<6} {:<11} {:>9} {:>9} {:>9}  {}",
+            q.quota,
+            q.per,
+            q.unit,
+            q.window,
+            q.period.as_deref().unwrap_or("-"),
+            q.limit,
+            q.used,
+            q.remaining,
+            if q.tables.is_empty() {
+                "every table".to_owned()
+            } else {
+                q.tables.join(", ")
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes batches as they come, in one format.

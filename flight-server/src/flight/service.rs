@@ -674,6 +674,14 @@ impl FlightSqlService for Service {
         &self,
         request: Request<arrow_flight::Action>,
     ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        if request.get_ref().r#type == session::QUOTAS_ACTION {
+            let (_, session) = self.session(&request)?;
+            let quotas = session.quotas().map_err(|e| self.refusal(e))?;
+            let body = serde_json::to_vec(&quotas).map_err(|e| Status::internal(e.to_string()))?;
+            return Ok(Response::new(Box::pin(futures::stream::iter([Ok(
+                arrow_flight::Result { body: body.into() },
+            )]))));
+        }
         let caller = caller(&request)?;
         let action = request.into_inner();
         tracing::info!(principal = %caller.principal, action = %action.r#type, "session action");

@@ -28,7 +28,14 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("GetSessionOptions", "The session options in force (`purpose`)"),
     ("CloseSession", "End the session (tokens still expire on their own)"),
+    (
+        QUOTAS_ACTION,
+        "The caller's volume quotas for its purpose: a JSON array, one object per limit (quota, per, unit, window, period, limit, used, remaining, tables)",
+    ),
 ];
+
+/// The action that answers the caller's quotas.
+pub const QUOTAS_ACTION: &str = "GetQuotas";
 
 /// The option that declares the purpose.
 const PURPOSE: &str = "purpose";

@@ -23,10 +23,11 @@ from lienthong.exceptions import (
     LimitExceeded,
     PolicyDenied,
     QueryError,
+    QuotaExceeded,
     SourceError,
 )
 from lienthong.result import QueryResult
-from lienthong.session import Catalog, ColumnInfo, RemoteSession, Session, TableInfo, connect
+from lienthong.session import Catalog, ColumnInfo, QuotaInfo, RemoteSession, Session, TableInfo, connect
 
 __all__ = [
     "AuditError",
@@ -38,6 +39,8 @@ __all__ = [
     "PolicyDenied",
     "QueryError",
     "QueryResult",
+    "QuotaExceeded",
+    "QuotaInfo",
     "RemoteSession",
     "Session",
     "SourceError",

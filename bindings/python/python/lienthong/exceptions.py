@@ -7,7 +7,8 @@ Every class derives from :class:`LienthongError`; the message is the Rust core's
 - :class:`CatalogError`: the catalog could not be read or is invalid. ``path``, ``line``,
   ``column`` and ``field`` locate the first problem; ``problems`` lists every one as a dict.
 - :class:`QueryError`: the SQL is invalid, names something the caller cannot see, or failed.
-  :class:`LimitExceeded` (a subclass) when a per-query limit (rows, time, memory) was reached.
+  :class:`LimitExceeded` (a subclass) when a per-query limit (rows, time, memory) was reached,
+  and its subclass :class:`QuotaExceeded` when a volume quota of the catalog is used up.
 - :class:`SourceError`: a source the query needs failed (``source_name`` names it); no partial
   result is ever returned.
 - :class:`AuditError`: the audit log could not be written, so nothing was released.
@@ -20,6 +21,7 @@ from lienthong._internal import (
     LimitExceeded,
     PolicyDenied,
     QueryError,
+    QuotaExceeded,
     SourceError,
 )
 
@@ -30,5 +32,6 @@ __all__ = [
     "LimitExceeded",
     "PolicyDenied",
     "QueryError",
+    "QuotaExceeded",
     "SourceError",
 ]

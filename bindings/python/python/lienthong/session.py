@@ -76,6 +76,33 @@ class TableInfo:
         )
 
 
+@dataclass(frozen=True)
+class QuotaInfo:
+    """One limit of a volume quota, as it stands for the caller."""
+
+    #: The quota's id in the catalog.
+    quota: str
+    #: Whose counter: ``principal`` or ``agency`` (shared by everyone of the caller's agency).
+    per: str
+    #: ``rows`` (result rows received) or ``keys`` (distinct keys named in lookups).
+    unit: str
+    #: ``query``, ``day`` or ``month``.
+    window: str
+    #: The day (``2026-12-03``) or month (``2026-12``) counted, UTC; ``None`` per query.
+    period: str | None
+    limit: int
+    used: int
+    remaining: int
+    #: The tables whose reads count (empty: every table).
+    tables: list[str]
+
+
+def _quotas(answer: str) -> list[QuotaInfo]:
+    import json
+
+    return [QuotaInfo(**limit) for limit in json.loads(answer)]
+
+
 class Session:
     """A principal acting for a purpose on a local catalog. Open one with :meth:`Catalog.session`.
 
@@ -116,6 +143,14 @@ class Session:
         described = self._inner.describe(table)
         columns = [ColumnInfo(**column) for column in described.pop("columns")]
         return TableInfo(columns=columns, **described)
+
+    def quotas(self) -> list[QuotaInfo]:
+        """The volume quotas that hold for this caller and purpose: each limit, used and left.
+
+        A query past a quota raises :class:`~lienthong.QuotaExceeded`: keys are checked before
+        the query runs, rows before any result is released.
+        """
+        return _quotas(self._inner.quotas())
 
     def explain(self, query: str) -> str:
         """The governed plan of ``query``, logical and physical, without running it."""
@@ -226,6 +261,10 @@ class RemoteSession:
     def tables(self) -> list[str]:
         """The tables this caller may see on the server, as ``database.table``."""
         return self._inner.tables()
+
+    def quotas(self) -> list[QuotaInfo]:
+        """The caller's volume quotas as the server counts them (its ``GetQuotas`` Flight action)."""
+        return _quotas(self._inner.quotas())
 
     def explain(self, query: str) -> str:
         """The governed plan of ``query`` as the server explains it."""
