@@ -127,8 +127,8 @@ async fn main() {
         )
         .unwrap()
     };
-    // Every citizen of the province, masked columns included: a large governed scan.
-    let (principal, purpose) = ("business-registrar", "business-registration");
+    // Every citizen, as the owner's data steward: a large governed scan.
+    let (principal, purpose) = ("population-owner", "data-stewardship");
     let sql = "SELECT citizen_id, full_name, date_of_birth, permanent_ward_code FROM population.citizens";
 
     let batches = open()

@@ -1,6 +1,7 @@
-//! Lookup-only overhead: point lookups of citizens by ID as the business registrar, under a
-//! lookup-only grant (the plan check that the key is pinned, verify columns compared) against the
-//! same lookups under the plain grant, interleaved in the same run.
+//! Lookup-only overhead: point lookups of citizens by ID as the business registrar, under the
+//! demo's lookup-only grant (the plan check that the key is pinned, verify columns compared)
+//! without its quota, and with its keys quota (a durable charge per lookup), against the same
+//! lookups under a plain grant, interleaved in the same run.
 //!
 //! `cargo bench -p lienthong-benches --bench lookup` (1 M citizens; `LIENTHONG_BENCH_CITIZENS` to
 //! change, `LIENTHONG_BENCH_LOOKUPS` lookups, default 200).
@@ -47,16 +48,19 @@ async fn main() {
     )
     .unwrap();
     let file = dir.path().join(CATALOG_FILE);
-    let mut spec = lienthong::spec::load(&file).unwrap().catalog;
-    spec.grants.get_mut("registrar-representatives").unwrap().lookup = Some(lienthong::spec::Lookup {
-        by: vec!["citizen_id".into()],
-        max_keys: None,
-        verify: vec!["date_of_birth".into()],
+    let variant = |name: &str, edit: &dyn Fn(&mut lienthong::spec::Catalog)| {
+        let mut spec = lienthong::spec::load(&file).unwrap().catalog;
+        edit(&mut spec);
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, lienthong::spec::to_yaml(&spec, &[])).unwrap();
+        open(&path, &dir.path().join(format!("{name}-audit.jsonl")))
+    };
+    let plain = variant("plain", &|spec| {
+        spec.grants.get_mut("registrar-representatives").unwrap().lookup = None;
+        spec.quotas.clear();
     });
-    let variant = dir.path().join("lookup.yaml");
-    std::fs::write(&variant, lienthong::spec::to_yaml(&spec, &[])).unwrap();
-    let plain = open(&file, &dir.path().join("plain-audit.jsonl"));
-    let lookup = open(&variant, &dir.path().join("lookup-audit.jsonl"));
+    let lookup = variant("lookup", &|spec| spec.quotas.clear());
+    let quota = open(&file, &dir.path().join("quota-audit.jsonl"));
     let who = ("business-registrar", Some("business-registration"));
     let ids: Vec<String> = {
         let step = (citizens as usize / lookups).max(1);
@@ -82,7 +86,7 @@ async fn main() {
     let ask = |catalog: &Catalog, id: &str| {
         let session = catalog.session(who.0, who.1).unwrap();
         let sql = format!(
-            "SELECT citizen_id, full_name, date_of_birth = DATE '1980-01-01' AS born_1980 \
+            "SELECT citizen_id, permanent_ward_code, date_of_birth = DATE '1980-01-01' AS born_1980 \
              FROM population.citizens WHERE citizen_id = '{id}'"
         );
         async move {
@@ -103,13 +107,16 @@ async fn main() {
     };
     ask(&plain, &ids[0]).await;
     ask(&lookup, &ids[0]).await;
-    let (mut p, mut l) = (Vec::new(), Vec::new());
+    ask(&quota, &ids[0]).await;
+    let (mut p, mut l, mut q) = (Vec::new(), Vec::new(), Vec::new());
     for id in &ids {
         p.push(ask(&plain, id).await);
         l.push(ask(&lookup, id).await);
+        q.push(ask(&quota, id).await);
     }
     let (p50p, p95p) = (percentile(&mut p, 0.5), percentile(&mut p, 0.95));
     let (p50l, p95l) = (percentile(&mut l, 0.5), percentile(&mut l, 0.95));
+    let (p50q, p95q) = (percentile(&mut q, 0.5), percentile(&mut q, 0.95));
     println!(
         "point lookups by citizen ID as the business registrar, {citizens} citizens, {} lookups interleaved",
         ids.len()
@@ -117,5 +124,7 @@ async fn main() {
     println!("{:<24} {:>10} {:>10}", "", "p50", "p95");
     println!("{:<24} {:>8.2}ms {:>8.2}ms", "plain grant", p50p, p95p);
     println!("{:<24} {:>8.2}ms {:>8.2}ms", "lookup-only grant", p50l, p95l);
+    println!("{:<24} {:>8.2}ms {:>8.2}ms", "lookup-only + quota", p50q, p95q);
     println!("ratio (lookup / plain)   {:>10.3} {:>10.3}", p50l / p50p, p95l / p95p);
+    println!("ratio (quota / plain)    {:>10.3} {:>10.3}", p50q / p50p, p95q / p95p);
 }

@@ -37,8 +37,7 @@ WORKLOAD = [
      "SELECT c.citizen_id, c.full_name, c.phone, r.parcel_id, p.area_m2 FROM population.citizens c "
      "JOIN land.rights r ON r.holder_citizen_id = c.citizen_id JOIN land.parcels p ON p.parcel_id = r.parcel_id"),
     ("business-registrar", "business-registration",
-     "SELECT e.enterprise_code, e.name, c.full_name, c.date_of_birth FROM business.enterprises e "
-     "JOIN population.citizens c ON c.citizen_id = e.legal_representative_id"),
+     "SELECT enterprise_code, name, status, legal_representative_id FROM business.enterprises"),
     ("inspector", "inspection",
      "SELECT p.personnel_no, p.citizen_id, e.enterprise_code FROM civil_servants.personnel p "
      "JOIN business.enterprises e ON e.legal_representative_id = p.citizen_id"),

@@ -377,6 +377,14 @@ fn compared_only(
                 tracked = passed;
             }
             LogicalPlan::Filter(filter) => equality_only(&filter.predicate, &tracked)?,
+            // Carried along by a join that does not use them (its output names them as its input).
+            LogicalPlan::Join(join)
+                if join.on.iter().all(|(l, r)| !uses(l, &tracked) && !uses(r, &tracked))
+                    && join.filter.as_ref().is_none_or(|f| !uses(f, &tracked))
+                    && matches!(
+                        join.join_type,
+                        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+                    ) => {}
             other => {
                 let mut used = false;
                 let _ = other.apply_expressions(|e| {
@@ -395,6 +403,11 @@ fn compared_only(
     } else {
         Err("they would reach the result".into())
     }
+}
+
+/// Whether `expr` reads one of the `tracked` columns.
+fn uses(expr: &Expr, tracked: &[Column]) -> bool {
+    expr.column_refs().iter().any(|c| tracked.contains(c))
 }
 
 /// Whether every use of a `tracked` column in `expr` is `column = supplied value`; no subquery

@@ -133,7 +133,10 @@ pub fn variant(name: &str, edit: impl FnOnce(&mut lienthong::spec::Catalog)) -> 
     let mut spec = lienthong::spec::load(&file).unwrap().catalog;
     edit(&mut spec);
     let path = demo_dir().join(format!("{name}.yaml"));
-    std::fs::write(&path, lienthong::spec::to_yaml(&spec, &[])).unwrap();
+    // Written aside and renamed: tests running at once may make the same variant.
+    let aside = tempfile::NamedTempFile::new_in(demo_dir()).unwrap();
+    std::fs::write(aside.path(), lienthong::spec::to_yaml(&spec, &[])).unwrap();
+    aside.persist(&path).unwrap();
     open(&path).0
 }
 

@@ -78,12 +78,57 @@ async fn paperless_procedure_ward_officer_checks_identity_residence_and_rights_i
 
 #[tokio::test]
 async fn business_check_registrar_verifies_legal_representatives_of_the_province() {
-    let sql = "SELECT e.enterprise_code, e.name, e.head_office_province_code, c.full_name, c.date_of_birth, \
-               c.permanent_ward_code FROM business.enterprises e \
-               JOIN population.citizens c ON c.citizen_id = e.legal_representative_id";
-    let rows = same_as_copy("business-registrar", sql).await;
-    assert!(!rows.is_empty());
-    assert!(rows.iter().all(|r| r.contains("| 01 ")), "{rows:?}");
+    let (catalog, _) = demo();
+    let registrar = as_(&catalog, "business-registrar");
+    // The register of citizens cannot be read: the registrar looks people up by ID, or through an
+    // enterprise it names, and only compares what the application says with the name and birth
+    // date on record.
+    for sql in [
+        "SELECT citizen_id, full_name, date_of_birth FROM population.citizens",
+        "SELECT e.enterprise_code, c.permanent_ward_code FROM business.enterprises e \
+         JOIN population.citizens c ON c.citizen_id = e.legal_representative_id",
+    ] {
+        let error = run(&registrar, sql).await.unwrap_err();
+        assert!(error.starts_with("denied"), "{sql}: {error}");
+    }
+    let enterprises = same_as_copy(
+        "business-registrar",
+        "SELECT enterprise_code, legal_representative_id FROM business.enterprises ORDER BY 1 LIMIT 3",
+    )
+    .await;
+    assert_eq!(enterprises.len(), 3);
+    let owner = as_(&catalog, "population-owner");
+    for row in enterprises {
+        let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+        let (code, representative) = (cells[0], cells[1]);
+        let record = lines(
+            &run(
+                &owner,
+                &format!(
+                    "SELECT full_name, CAST(date_of_birth AS VARCHAR) FROM population.citizens WHERE citizen_id = '{representative}'"
+                ),
+            )
+            .await
+            .unwrap(),
+        );
+        let cells: Vec<&str> = record[0].split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+        let (name, born) = (cells[0], cells[1]);
+        let sql = format!(
+            "SELECT e.enterprise_code, c.permanent_ward_code, c.full_name = '{name}' AS name_matches, \
+             c.date_of_birth = DATE '{born}' AS birth_matches, c.full_name = 'Nguyễn Văn Sai' AS wrong_name \
+             FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id \
+             WHERE e.enterprise_code = '{code}'"
+        );
+        let rows = same_as_copy("business-registrar", &sql).await;
+        assert_eq!(rows.len(), 1, "{sql}");
+        assert!(rows[0].contains("| true         | true          | false"), "{rows:?}");
+        assert!(!rows[0].contains(name), "the name is compared, never read: {rows:?}");
+        let by_id = format!(
+            "SELECT permanent_ward_code, full_name = '{name}' AS name_matches FROM population.citizens \
+             WHERE citizen_id = '{representative}'"
+        );
+        assert_eq!(same_as_copy("business-registrar", &by_id).await.len(), 1);
+    }
 }
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use std::path::Path;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use lienthong_spec::{
     Agency, AgencyCode, AggregateOnly, AttributeValue, Catalog, Column, Combine, Credential, Database, FormatVersion,
-    Generalization, Grant, Mask, Node, Principal, Purpose, Selector, Source, SourceKind, Table, TagRule, Text,
+    Generalization, Grant, Lookup, Mask, Node, Principal, Purpose, Quota, QuotaLimits, QuotaSubject, Selector, Source,
+    SourceKind, Table, TagRule, Text,
 };
 use sha2::{Digest, Sha256};
 
@@ -132,6 +133,12 @@ const PURPOSES: &[(&str, &str, &str, &str)] = &[
         "Quản lý đất đai",
         "Land administration",
         "Luật Đất đai 31/2024/QH15",
+    ),
+    (
+        "residence-verification",
+        "Xác minh thông tin cư trú của công dân",
+        "Verification of a citizen's residence",
+        "Luật Cư trú 68/2020/QH14",
     ),
     (
         "data-stewardship",
@@ -272,6 +279,16 @@ fn with_filter(mut grant: Grant, filter: &str) -> Grant {
     grant
 }
 
+/// `grant` read only by `citizen_id`, with `verify` columns compared, never read.
+fn lookup_only(mut grant: Grant, max_keys: u32, verify: &[&str]) -> Grant {
+    grant.lookup = Some(Lookup {
+        by: strings(&["citizen_id"]),
+        max_keys: Some(max_keys),
+        verify: strings(verify),
+    });
+    grant
+}
+
 fn with_mask(mut grant: Grant, column: &str, mask: Mask) -> Grant {
     grant.masks.insert(column.to_owned(), mask);
     grant
@@ -361,11 +378,36 @@ fn grants() -> BTreeMap<String, Grant> {
         ),
         (
             "registrar-representatives",
-            grant(
-                "population.citizens",
-                "business-registrar",
-                "business-registration",
-                &["citizen_id", "full_name", "date_of_birth", "permanent_ward_code"],
+            lookup_only(
+                grant(
+                    "population.citizens",
+                    "business-registrar",
+                    "business-registration",
+                    &["citizen_id", "full_name", "date_of_birth", "permanent_ward_code"],
+                ),
+                20,
+                &["full_name", "date_of_birth"],
+            ),
+        ),
+        (
+            "ward-officer-residence-check",
+            lookup_only(
+                grant(
+                    "population.citizens",
+                    "ward-officer",
+                    "residence-verification",
+                    &[
+                        "citizen_id",
+                        "full_name",
+                        "date_of_birth",
+                        "permanent_province_code",
+                        "permanent_ward_code",
+                        "current_province_code",
+                        "current_ward_code",
+                    ],
+                ),
+                5,
+                &["full_name", "date_of_birth"],
             ),
         ),
         (
@@ -428,6 +470,52 @@ fn grants() -> BTreeMap<String, Grant> {
         ),
     ];
     list.into_iter().map(|(id, g)| (id.to_owned(), g)).collect()
+}
+
+/// How many people the verifying principals may look up.
+fn quotas() -> BTreeMap<String, Quota> {
+    let verifications = |principal: &str, purpose: &str, keys: QuotaLimits, vi: &str, en: &str| Quota {
+        to: Selector {
+            principals: strings(&[principal]),
+            ..Selector::default()
+        },
+        purposes: strings(&[purpose]),
+        tables: strings(&["population.citizens"]),
+        per: QuotaSubject::Principal,
+        rows: None,
+        keys: Some(keys),
+        description: Some(text(vi, en)),
+    };
+    BTreeMap::from([
+        (
+            "registrar-verifications".to_owned(),
+            verifications(
+                "business-registrar",
+                "business-registration",
+                QuotaLimits {
+                    query: Some(20),
+                    day: Some(500),
+                    month: Some(8_000),
+                },
+                "Xác minh người đại diện theo pháp luật: tối đa 500 người mỗi ngày",
+                "Verifying legal representatives: at most 500 people a day",
+            ),
+        ),
+        (
+            "ward-residence-checks".to_owned(),
+            verifications(
+                "ward-officer",
+                "residence-verification",
+                QuotaLimits {
+                    query: Some(5),
+                    day: Some(100),
+                    month: Some(1_500),
+                },
+                "Xác minh cư trú tại bộ phận một cửa: tối đa 100 người mỗi ngày",
+                "Residence checks at the one-stop desk: at most 100 people a day",
+            ),
+        ),
+    ])
 }
 
 fn tag_rules() -> BTreeMap<String, TagRule> {
@@ -587,7 +675,7 @@ pub fn build(seed: u64) -> Result<(Catalog, BTreeMap<String, String>), argon2::p
         databases,
         grants: grants(),
         tag_rules: tag_rules(),
-        quotas: BTreeMap::new(),
+        quotas: quotas(),
     };
     Ok((catalog, secrets))
 }

@@ -76,6 +76,15 @@ pub fn build(
         for grant in catalog.grants.values_mut() {
             grant.to = via_lgsp(&single, &grant.to);
         }
+        // The owner counts lookups of its tables by callers of the LGSP.
+        catalog.quotas.retain(|_, q| {
+            q.tables
+                .iter()
+                .all(|t| databases.iter().any(|d| t.starts_with(&format!("{d}."))))
+        });
+        for quota in catalog.quotas.values_mut() {
+            quota.to = via_lgsp(&single, &quota.to);
+        }
         for rule in catalog.tag_rules.values_mut() {
             rule.to = rule.to.as_ref().map(|s| via_lgsp(&single, s));
             rule.except = rule.except.as_ref().map(|s| via_lgsp(&single, s));
@@ -162,11 +171,14 @@ pub fn build(
                 grant.row_filter = None;
                 grant.masks.clear();
                 grant.aggregate_only = None;
+                grant.lookup = None;
             }
         }
     }
     lgsp.grants
         .retain(|_, g| g.to.principals.iter().all(|p| remote_principals.contains(&p)));
+    // Quotas on the owners' tables are counted by the owners.
+    lgsp.quotas.clear();
     let used: Vec<String> = lgsp
         .databases
         .values()

@@ -50,13 +50,11 @@ const SCENARIOS: &[(&str, &[Step])] = &[
         ],
     ),
     (
-        "2. Business check: the registrar verifies legal representatives of Hà Nội's enterprises",
+        "2. Business check: the registrar verifies legal representatives by lookup only (the register cannot be read)",
         &[step(
             "business-registrar",
             Some("business-registration"),
-            "SELECT e.enterprise_code, e.name, c.full_name AS representative, c.date_of_birth, c.permanent_ward_code \
-             FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id \
-             ORDER BY e.enterprise_code LIMIT 5",
+            "SELECT citizen_id, full_name, date_of_birth FROM population.citizens LIMIT 5",
         )],
     ),
     (
@@ -171,9 +169,78 @@ pub fn run(catalog_path: &Path, seed: u64) -> anyhow::Result<()> {
             for step in *steps {
                 ask(&catalog, step.principal, step.purpose, step.sql).await?;
             }
+            if title.starts_with("2.") {
+                verifications(&catalog).await?;
+            }
         }
         who_looked(&catalog).await
     })
+}
+
+/// The text in column `column` of the first row, if any.
+fn first_text(batches: &[RecordBatch], column: usize) -> Option<String> {
+    let array = batches.iter().find(|b| b.num_rows() > 0)?.column(column);
+    arrow::util::display::array_value_to_string(array, 0).ok()
+}
+
+/// Scenario 2's lookups: an enterprise the registrar names, its representative's name compared
+/// (never read) and residence read, the quota that is left; then the ward officer confirming the
+/// residence of the same person, who lives outside the ward, for a verification purpose.
+async fn verifications(catalog: &Catalog) -> anyhow::Result<()> {
+    let registrar = catalog.session("business-registrar", Some("business-registration"))?;
+    let listed = registrar
+        .sql("SELECT enterprise_code, legal_representative_id FROM business.enterprises ORDER BY enterprise_code LIMIT 1")
+        .await?
+        .collect()
+        .await?;
+    let (Some(code), Some(person)) = (first_text(&listed, 0), first_text(&listed, 1)) else {
+        lienthong_server::say!("  (no enterprise in the province)");
+        return Ok(());
+    };
+    let who = ("business-registrar", Some("business-registration"));
+    ask(
+        catalog,
+        who.0,
+        who.1,
+        &format!(
+            "SELECT e.enterprise_code, e.name, c.permanent_ward_code, c.full_name = 'Nguyễn Văn An' AS name_matches \
+             FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id \
+             WHERE e.enterprise_code = '{code}'"
+        ),
+    )
+    .await?;
+    ask(
+        catalog,
+        who.0,
+        who.1,
+        &format!(
+            "SELECT citizen_id, permanent_ward_code, date_of_birth = DATE '1980-01-01' AS born_1980_01_01 \
+             FROM population.citizens WHERE citizen_id = '{person}'"
+        ),
+    )
+    .await?;
+    lienthong_server::say!();
+    for limit in registrar.quotas()?.iter().filter(|q| q.window != "query") {
+        lienthong_server::say!(
+            "  quota {}: {} of {} {} per {} used ({} left; `lienthong quota` shows it too)",
+            limit.quota,
+            limit.used,
+            limit.limit,
+            limit.unit,
+            limit.window,
+            limit.remaining
+        );
+    }
+    ask(
+        catalog,
+        "ward-officer",
+        Some("residence-verification"),
+        &format!(
+            "SELECT citizen_id, current_province_code, current_ward_code, full_name = 'Nguyễn Văn An' AS name_matches \
+             FROM population.citizens WHERE citizen_id = '{person}'"
+        ),
+    )
+    .await
 }
 
 /// Scenario 6: the owner lists who looked up one citizen, from the audit log.

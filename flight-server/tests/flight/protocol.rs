@@ -26,9 +26,11 @@ pub const SCENARIOS: &[(&str, Option<&str>, &str)] = &[
     (
         "business-registrar",
         Some("business-registration"),
-        "SELECT e.enterprise_code, e.name, c.full_name AS representative, c.date_of_birth \
+        // Lookup-only: representatives of enterprises named by code (the demo data's, seed 2025,
+        // 4 000 citizens), the name compared with the application's, never read.
+        "SELECT e.enterprise_code, e.name, c.permanent_ward_code, c.full_name = 'Nguyễn Thanh Yến' AS name_matches \
          FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id \
-         ORDER BY e.enterprise_code LIMIT 20",
+         WHERE e.enterprise_code IN ('0101000020', '0101000052', '0101000077') ORDER BY e.enterprise_code",
     ),
     (
         "inspector",

@@ -24,7 +24,7 @@ const WORKLOAD: &[(&str, Option<&str>, &str)] = &[
     (
         "business-registrar",
         Some("business-registration"),
-        "SELECT e.enterprise_code, c.full_name FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id LIMIT 50",
+        "SELECT enterprise_code, name, legal_representative_id FROM business.enterprises ORDER BY 1 LIMIT 50",
     ),
     (
         "statistician",

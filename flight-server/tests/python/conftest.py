@@ -39,9 +39,11 @@ SCENARIOS = [
     (
         "business-registrar",
         "business-registration",
-        "SELECT e.enterprise_code, e.name, c.full_name AS representative, c.date_of_birth "
-        "FROM business.enterprises e JOIN population.citizens c ON c.citizen_id = e.legal_representative_id "
-        "ORDER BY e.enterprise_code LIMIT 20",
+        # Lookup-only: people named by ID (the demo data's, seed 2025, 20 000 citizens), the name
+        # compared with the application's, never read.
+        "SELECT citizen_id, permanent_ward_code, full_name = 'Lê Gia Dũng' AS name_matches "
+        "FROM population.citizens WHERE citizen_id IN ('001073081471', '010068904242', '001086964406') "
+        "ORDER BY citizen_id",
     ),
     (
         "inspector",

@@ -150,7 +150,31 @@ async fn a_caller_gone_cancels_the_owner_s_query_and_an_owner_killed_mid_stream_
     };
     lienthong_synth::generate(&config, &lienthong_synth::NoProgress).unwrap();
     let mut federation = Federation::start_over(data.path(), false);
+    // A bulk read to stream: the registrar's grant made a plain one again at the owner (the
+    // demo's is lookup-only), and the owner's catalog reloaded.
+    federation.change_catalog(POPULATION_NODE, |c| {
+        c.grants.get_mut("registrar-representatives").unwrap().lookup = None;
+        c.quotas.clear();
+    });
     let sql = "SELECT citizen_id, full_name, date_of_birth, permanent_ward_code FROM population.citizens";
+    let probe = "SELECT citizen_id FROM population.citizens LIMIT 1";
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if run(
+            &federation.lgsp,
+            "business-registrar",
+            Some("business-registration"),
+            probe,
+        )
+        .await
+        .is_ok()
+        {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "the owner did not reload its catalog");
 
     // A caller that goes away after the first batch: the owner's query is cancelled too.
     let session = federation
