@@ -470,6 +470,21 @@ fn values_pinning(conjunct: &Expr, key: &Column) -> Option<Vec<Expr>> {
         }) if (is_key(left) && supplied(right)) || (supplied(left) && is_key(right)) => {
             Some(vec![strip(if is_key(left) { right } else { left }).clone()])
         }
+        // `key = 'a' OR key = 'b'` is `key IN ('a', 'b')` (how the optimizer writes a short list,
+        // and so how a sub-query from another node arrives).
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            let mut values = values_pinning(left, key)?;
+            for value in values_pinning(right, key)? {
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            Some(values)
+        }
         Expr::InList(InList {
             expr,
             list,

@@ -34,7 +34,9 @@ fn validate_accepts_a_valid_catalog() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("valid (5 agencies, 2 principals, 3 sources, 2 databases, 3 tables, 5 grants, 2 tag rules)"),
+        stdout.contains(
+            "valid (5 agencies, 2 principals, 3 sources, 2 databases, 3 tables, 5 grants, 2 tag rules, 1 quota)"
+        ),
         "{stdout}"
     );
 }
@@ -513,4 +515,58 @@ fn twelve_concurrent_queries_on_one_audit_log_keep_one_verifiable_chain() {
         text(&verified.stderr)
     );
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 24);
+}
+
+#[test]
+fn quota_shows_what_lookups_used_and_a_bulk_read_is_refused_with_status_3() {
+    let catalog = demo_catalog().to_str().unwrap();
+    let registrar = ["--as", "business-registrar", "--purpose", "business-registration"];
+    let query = |who: &[&str], sql: &str| {
+        let mut args = vec!["query", "--catalog", catalog, "--format", "json"];
+        args.extend_from_slice(who);
+        args.push(sql);
+        lienthong(&args)
+    };
+    let bulk = query(&registrar, "SELECT full_name FROM population.citizens");
+    assert_eq!(bulk.status.code(), Some(3), "{}", text(&bulk.stderr));
+    assert!(text(&bulk.stderr).contains("may only be looked up by citizen_id"));
+    let owner = query(
+        &["--as", "population-owner", "--purpose", "data-stewardship"],
+        "SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT 1",
+    );
+    let first: serde_json::Value = serde_json::from_str(text(&owner.stdout).lines().next().unwrap()).unwrap();
+    let id = first["citizen_id"].as_str().unwrap();
+    let lookup = query(
+        &registrar,
+        &format!("SELECT permanent_ward_code FROM population.citizens WHERE citizen_id = '{id}'"),
+    );
+    assert_eq!(lookup.status.code(), Some(0), "{}", text(&lookup.stderr));
+    assert_eq!(text(&lookup.stdout).lines().count(), 1);
+
+    let mut args = vec!["quota", "--catalog", catalog, "--json"];
+    args.extend_from_slice(&registrar);
+    let out = lienthong(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let limits: Vec<serde_json::Value> = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let day = limits
+        .iter()
+        .find(|l| l["unit"] == "keys" && l["window"] == "day")
+        .unwrap();
+    assert_eq!(day["quota"], "registrar-verifications");
+    assert_eq!(day["limit"], 500);
+    assert!(day["used"].as_u64().unwrap() >= 1, "{day}");
+    let table = lienthong(&[
+        "quota",
+        "--catalog",
+        catalog,
+        "--as",
+        "ward-officer",
+        "--purpose",
+        "tthc",
+    ]);
+    assert!(
+        text(&table.stdout).contains("no quota holds"),
+        "{}",
+        text(&table.stdout)
+    );
 }

@@ -103,8 +103,12 @@ const REFUSED: &[(&str, &str)] = &[
         "SELECT full_name FROM population.citizens WHERE citizen_id IN ('{1}', '{2}', '{3}', '{4}')",
     ),
     (
-        "keys combined with OR",
-        "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' OR citizen_id = '{2}'",
+        "a key OR another column",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' OR full_name = 'Lê Gia Dũng'",
+    ),
+    (
+        "too many keys combined with OR",
+        "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' OR citizen_id = '{2}' OR citizen_id = '{3}' OR citizen_id = '{4}'",
     ),
     (
         "a negated list",
@@ -162,6 +166,7 @@ async fn lookups_by_named_keys_give_the_rows_the_plain_grant_gives() {
         "SELECT citizen_id, full_name, date_of_birth FROM population.citizens WHERE citizen_id = '{1}'",
         "SELECT full_name FROM population.citizens WHERE '{2}' = citizen_id",
         "SELECT citizen_id, full_name FROM population.citizens WHERE citizen_id IN ('{1}', '{2}', '{3}')",
+        "SELECT citizen_id, full_name FROM population.citizens WHERE citizen_id = '{1}' OR '{2}' = citizen_id ORDER BY 1",
         "SELECT c.full_name, c.date_of_birth FROM population.citizens c WHERE c.citizen_id = '{3}' AND c.date_of_birth > DATE '1900-01-01'",
         "WITH c AS (SELECT * FROM population.citizens WHERE citizen_id = '{1}') SELECT full_name FROM c",
         "SELECT e.name, c.full_name FROM population.citizens c JOIN business.enterprises e \

@@ -36,8 +36,9 @@ pub async fn expected(principal: &str, sql: &str) -> Result<Vec<String>, String>
     }
 }
 
-/// Runs `sql` as `principal` on the engine and on the copy; same rows, or both refuse.
-/// Returns the rows.
+/// Runs `sql` as `principal` on the engine and on the copy; same rows, or both refuse, or the
+/// engine refuses a read of a lookup-only table that does not name its keys (stricter than the
+/// copy, which has every row the grant covers). Returns the rows.
 pub async fn same_as_copy(principal: &str, sql: &str) -> Vec<String> {
     let (catalog, _) = demo();
     let session = as_(&catalog, principal);
@@ -49,6 +50,11 @@ pub async fn same_as_copy(principal: &str, sql: &str) -> Vec<String> {
             got
         }
         (Err(_), Err(_)) => Vec::new(),
+        (Err(refused), Ok(_))
+            if refused.contains("may only be looked up by") || refused.contains("may only be compared") =>
+        {
+            Vec::new()
+        }
         (got, want) => panic!("{principal}: {sql}\n governed: {got:?}\n copy: {want:?}"),
     }
 }

@@ -16,7 +16,7 @@ pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
             }
             let tables: usize = c.databases.values().map(|d| d.tables.len()).sum();
             lienthong_server::say!(
-                "{}: valid ({} agencies, {} principals, {} sources, {} databases, {} tables, {} grants, {} tag rules)",
+                "{}: valid ({} agencies, {} principals, {} sources, {} databases, {} tables, {} grants, {} tag rules, {} quota{})",
                 catalog.display(),
                 c.agencies.len(),
                 c.principals.len(),
@@ -24,7 +24,9 @@ pub fn run(catalog: &Path) -> anyhow::Result<ExitCode> {
                 c.databases.len(),
                 tables,
                 c.grants.len(),
-                c.tag_rules.len()
+                c.tag_rules.len(),
+                c.quotas.len(),
+                if c.quotas.len() == 1 { "" } else { "s" }
             );
             Ok(ExitCode::SUCCESS)
         }
