@@ -111,6 +111,24 @@ const REFUSED: &[(&str, &str)] = &[
         "SELECT full_name FROM population.citizens WHERE citizen_id = '{1}' OR citizen_id = '{2}' OR citizen_id = '{3}' OR citizen_id = '{4}'",
     ),
     (
+        "keys from a generated series, joined",
+        "SELECT c.full_name FROM generate_series(1, 1000) AS g \
+         JOIN population.citizens c ON c.citizen_id = lpad(CAST(g.value AS VARCHAR), 12, '0')",
+    ),
+    (
+        "keys from a generated series, in a subquery",
+        "SELECT full_name FROM population.citizens WHERE citizen_id IN \
+         (SELECT lpad(CAST(value AS VARCHAR), 12, '0') FROM generate_series(1, 1000))",
+    ),
+    (
+        "keys from an unnested array, joined",
+        "SELECT c.full_name FROM unnest(ARRAY['{1}', '{2}']) AS u(id) JOIN population.citizens c ON c.citizen_id = u.id",
+    ),
+    (
+        "keys from a VALUES list, joined",
+        "SELECT c.full_name FROM (VALUES ('{1}'), ('{2}')) AS v(id) JOIN population.citizens c ON c.citizen_id = v.id",
+    ),
+    (
         "a negated list",
         "SELECT full_name FROM population.citizens WHERE citizen_id NOT IN ('{1}')",
     ),
