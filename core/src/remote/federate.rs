@@ -13,7 +13,7 @@ use std::sync::Arc;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, NullEquality, Result as DfResult};
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{Expr, Extension, JoinType, LogicalPlan, LogicalPlanBuilder, SubqueryAlias};
+use datafusion::logical_expr::{Distinct, Expr, Extension, JoinType, LogicalPlan, LogicalPlanBuilder, SubqueryAlias};
 use datafusion::sql::unparser::plan_to_sql;
 
 use super::exec::RemoteQuery;
@@ -258,6 +258,28 @@ fn expressions_known(plan: &LogicalPlan, known: &Known) -> bool {
     ok
 }
 
+/// `plan` with the columns it gives named in a projection on top (below a sort, limit or
+/// distinct): without one, the SQL would say `SELECT *`, and the owner would answer with every
+/// column the caller may see of its tables, compare-only ones included, instead of those asked.
+fn with_named_columns(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    match plan {
+        LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) => Ok(plan),
+        LogicalPlan::Sort(_) | LogicalPlan::Limit(_) | LogicalPlan::Distinct(Distinct::All(_)) => {
+            let inputs = plan
+                .inputs()
+                .into_iter()
+                .cloned()
+                .map(with_named_columns)
+                .collect::<DfResult<Vec<_>>>()?;
+            plan.with_new_exprs(plan.expressions(), inputs)
+        }
+        other => {
+            let columns: Vec<Expr> = other.schema().columns().into_iter().map(Expr::Column).collect();
+            LogicalPlanBuilder::from(other).project(columns)?.build()
+        }
+    }
+}
+
 /// `plan` (reading only `source`'s tables) as one sub-query.
 fn remote_query(plan: LogicalPlan, source: &str, calls: &Arc<Calls>) -> DfResult<LogicalPlan> {
     let schema = Arc::clone(plan.schema());
@@ -283,7 +305,7 @@ fn remote_query(plan: LogicalPlan, source: &str, calls: &Arc<Calls>) -> DfResult
             Ok(Transformed::no(node))
         })?
         .data;
-    let sql = plan_to_sql(&stripped)?.to_string();
+    let sql = plan_to_sql(&with_named_columns(stripped)?)?.to_string();
     Ok(LogicalPlan::Extension(Extension {
         node: Arc::new(RemoteQuery {
             source_name: source.to_owned(),

@@ -219,3 +219,62 @@ fn now_nanos() -> u128 {
         .unwrap()
         .as_nanos()
 }
+
+/// The population owner's keys quota counts the registrar arriving through the LGSP: once its 500
+/// people a day are looked up (25 lookups of 20), the next lookup is refused at the owner, whatever
+/// the LGSP would allow, and the caller gets a quota error.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_s_quota_holds_for_callers_arriving_through_a_peer() {
+    let federation = Federation::start();
+    let ids: Vec<String> = {
+        let batches = run(
+            &federation.single,
+            "population-owner",
+            Some("data-stewardship"),
+            "SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT 520",
+        )
+        .await
+        .unwrap();
+        batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |i| arrow::util::display::array_value_to_string(b.column(0), i).unwrap())
+            })
+            .collect()
+    };
+    let lookup = |keys: &[String]| {
+        let list: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+        format!(
+            "SELECT citizen_id, permanent_ward_code FROM population.citizens WHERE citizen_id IN ({})",
+            list.join(", ")
+        )
+    };
+    let registrar = ("business-registrar", Some("business-registration"));
+    for chunk in ids[..500].chunks(20) {
+        let rows = run(&federation.lgsp, registrar.0, registrar.1, &lookup(chunk))
+            .await
+            .unwrap();
+        assert_eq!(rows.iter().map(RecordBatch::num_rows).sum::<usize>(), 20);
+    }
+    let error = run(&federation.lgsp, registrar.0, registrar.1, &lookup(&ids[500..501]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, lienthong::Error::Quota(_)), "{error:?}");
+    assert!(error.to_string().contains("500 of 500 keys per day used"), "{error}");
+    // People already looked up today are still answered.
+    run(&federation.lgsp, registrar.0, registrar.1, &lookup(&ids[..3]))
+        .await
+        .unwrap();
+    let owner = federation.audit(POPULATION_NODE);
+    let refused = owner
+        .iter()
+        .rev()
+        .find(|r| r["outcome"] == "denied")
+        .expect("the owner audited the refusal");
+    assert_eq!(refused["via"]["node"], LGSP);
+    let message = refused["error"].as_str().unwrap();
+    assert!(
+        message.contains("registrar-verifications") && message.contains(&format!("{LGSP}/business-registrar")),
+        "{message}"
+    );
+}
