@@ -373,6 +373,7 @@ impl Session {
             day,
             held: std::collections::VecDeque::new(),
             releasing: false,
+            streaming: false,
         }))
     }
 

@@ -78,6 +78,8 @@ pub(crate) struct RowQuota {
     pub held: std::collections::VecDeque<RecordBatch>,
     /// Charged: the held batches are being released.
     pub releasing: bool,
+    /// The result outgrew what is held back: each batch is charged as it goes.
+    pub streaming: bool,
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -214,40 +216,52 @@ impl Stream for QueryStream {
                 if let Some(batch) = quota.held.pop_front() {
                     return Poll::Ready(Some(Ok(batch)));
                 }
-                return match self.finish(Outcome::Completed, None) {
-                    Ok(()) => Poll::Ready(None),
-                    Err(e) => Poll::Ready(Some(Err(e))),
-                };
+                if !quota.streaming {
+                    return self.complete();
+                }
             }
             match self.poll_engine(cx) {
                 Poll::Ready(Some(Ok(batch))) => {
-                    let rows = self.rows;
-                    match self.row_quota.as_mut() {
-                        Some(quota) if rows > quota.allowance => {
-                            let error = Error::Quota(format!(
-                                "{}; the result has more rows, and none was released",
-                                quota.why
-                            ));
+                    let (rows, size) = (self.rows, batch.num_rows() as u64);
+                    let Some(quota) = self.row_quota.as_mut() else {
+                        return Poll::Ready(Some(Ok(batch)));
+                    };
+                    if rows > quota.allowance {
+                        let error = Error::Quota(format!(
+                            "{}; the result has more rows{}",
+                            quota.why,
+                            if quota.streaming { "" } else { ", and none was released" }
+                        ));
+                        return self.fail(error);
+                    }
+                    if quota.streaming {
+                        // Charged before it is released.
+                        if let Err(error) = self.charge(size) {
                             return self.fail(error);
                         }
-                        Some(quota) => quota.held.push_back(batch),
-                        None => return Poll::Ready(Some(Ok(batch))),
+                        return Poll::Ready(Some(Ok(batch)));
+                    }
+                    quota.held.push_back(batch);
+                    if rows > HOLD_ROWS {
+                        // Too much to hold: what is held is charged and released, and every
+                        // further batch is charged before it goes.
+                        quota.streaming = true;
+                        quota.releasing = true;
+                        if let Err(error) = self.charge(rows) {
+                            return self.fail(error);
+                        }
                     }
                 }
                 Poll::Ready(None) => {
                     let rows = self.rows;
-                    let Some(quota) = self.row_quota.as_mut() else {
-                        return match self.finish(Outcome::Completed, None) {
-                            Ok(()) => Poll::Ready(None),
-                            Err(e) => Poll::Ready(Some(Err(e))),
-                        };
-                    };
-                    match quota.book.charge_rows(&quota.applied, rows, quota.day) {
-                        Ok(uses) => {
+                    match self.row_quota.as_mut() {
+                        Some(quota) if !quota.streaming => {
                             quota.releasing = true;
-                            self.event.quotas = uses;
+                            if let Err(error) = self.charge(rows) {
+                                return self.fail(error);
+                            }
                         }
-                        Err(error) => return self.fail(error),
+                        _ => return self.complete(),
                     }
                 }
                 other => return other,
@@ -256,7 +270,34 @@ impl Stream for QueryStream {
     }
 }
 
+/// Most rows a query under a row quota holds back until it ends. A larger result is charged and
+/// released batch by batch: a query that then goes past the quota fails after what was charged,
+/// with an error (never as a complete answer).
+const HOLD_ROWS: u64 = 65_536;
+
 impl QueryStream {
+    /// Ends the stream as completed (the completion record written).
+    fn complete(&mut self) -> Poll<Option<Result<RecordBatch>>> {
+        match self.finish(Outcome::Completed, None) {
+            Ok(()) => Poll::Ready(None),
+            Err(e) => Poll::Ready(Some(Err(e))),
+        }
+    }
+
+    /// Charges `rows` to the query's row quotas, adding them to what its completion records.
+    fn charge(&mut self, rows: u64) -> Result<()> {
+        let Some(quota) = self.row_quota.as_ref() else {
+            return Ok(());
+        };
+        for used in quota.book.charge_rows(&quota.applied, rows, quota.day)? {
+            match self.event.quotas.iter_mut().find(|u| u.quota == used.quota) {
+                Some(known) => known.rows = Some(known.rows.unwrap_or(0) + used.rows.unwrap_or(0)),
+                None => self.event.quotas.push(used),
+            }
+        }
+        Ok(())
+    }
+
     /// The engine's next batch, within the query's limits, relabelled to the announced schema.
     fn poll_engine(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<RecordBatch>>> {
         if let Some(deadline) = self.deadline.as_mut()

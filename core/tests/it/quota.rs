@@ -342,3 +342,51 @@ async fn an_agency_quota_is_shared_by_its_principals() {
     assert!(error.to_string().contains("agency 000.00.12.H26"), "{error}");
     assert_eq!(deputy.quotas().unwrap()[0].remaining, 0);
 }
+
+#[tokio::test]
+async fn a_result_too_large_to_hold_is_charged_batch_by_batch_and_stops_at_the_limit() {
+    let file = crate::common::large_demo_dir().join(lienthong_synth::CATALOG_FILE);
+    let mut spec = lienthong::spec::load(&file).unwrap().catalog;
+    spec.quotas.insert(
+        "steward-rows".into(),
+        quota(
+            principal("population-owner"),
+            &["population.citizens"],
+            Some(limits(None, Some(180_000), None)),
+            None,
+        ),
+    );
+    let path = crate::common::large_demo_dir().join("quota-large.yaml");
+    std::fs::write(&path, lienthong::spec::to_yaml(&spec, &[])).unwrap();
+    let (catalog, audit) = crate::common::open(&path);
+    let owner = as_(&catalog, "population-owner");
+    let all = "SELECT citizen_id FROM population.citizens";
+    assert_eq!(row_count(&run(&owner, all).await.unwrap()), 100_000);
+    // The second read goes past the day's 180 000. The 80 000 rows left are more than a query
+    // holds back: what it holds is charged and released, then batch by batch, and the read fails
+    // once the next batch would not fit.
+    let mut stream = owner.sql(all).await.unwrap();
+    let mut delivered = 0u64;
+    let error = loop {
+        match futures::StreamExt::next(&mut stream).await {
+            Some(Ok(batch)) => delivered += batch.num_rows() as u64,
+            Some(Err(error)) => break error,
+            None => panic!("the read ended after {delivered} rows"),
+        }
+    };
+    drop(stream);
+    assert!(is_quota(&error), "{error:?}");
+    assert!(delivered <= 80_000 && delivered > 65_536, "{delivered}");
+    let day = owner.quotas().unwrap().into_iter().find(|q| q.window == "day").unwrap();
+    assert_eq!(day.used, 100_000 + delivered);
+    let failed = records(&audit)
+        .into_iter()
+        .rfind(|r| r["kind"] == "completion")
+        .unwrap();
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["quotas"][0]["rows"].as_u64(), Some(delivered));
+    // What is left is less than a query would hold back: the next read fails with nothing released.
+    let mut stream = owner.sql(all).await.unwrap();
+    let first = futures::StreamExt::next(&mut stream).await.unwrap();
+    assert!(first.unwrap_err().to_string().contains("none was released"));
+}
