@@ -13,7 +13,7 @@ mod common;
 use common::{Fixture, query};
 
 const CLIENTS: usize = 32;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 8;
 
 const WORKLOAD: &[(&str, Option<&str>, &str)] = &[
     (
@@ -112,11 +112,12 @@ async fn thirty_two_clients_mixing_the_demo_workload() {
         (queries, queries),
         "every query audited, before and after"
     );
-    // Memory settles in the first half of the rounds (caches, allocator pools, and the high-water
-    // mark of how many of the 32 clients' queries happened to overlap); the second half must not
-    // keep growing.
-    let settled = rss[ROUNDS / 2];
+    // Memory settles in the first half of the rounds (caches, and the allocator's arenas, which
+    // grow in steps with how many of the 32 clients' queries happen to overlap, up to about half
+    // again): the second half may reach the first half's high-water mark plus such a step, not
+    // keep growing. A leak of a megabyte a query would pass it within the rounds.
+    let settled = rss[..ROUNDS / 2].iter().copied().max().unwrap_or(0);
     let last = rss[ROUNDS - 1];
-    assert!(last <= settled + settled / 4 + 32 * 1024, "RSS by round (KiB): {rss:?}");
+    assert!(last <= settled + settled / 2 + 64 * 1024, "RSS by round (KiB): {rss:?}");
     eprintln!("RSS by round (KiB): {rss:?}; {queries} queries");
 }
