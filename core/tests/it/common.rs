@@ -140,6 +140,25 @@ pub fn variant(name: &str, edit: impl FnOnce(&mut lienthong::spec::Catalog)) -> 
     open(&path).0
 }
 
+/// The values of a one-column query, as `principal` of the demo catalog sees them.
+pub async fn values(principal: &str, sql: &str) -> Vec<String> {
+    let (catalog, _) = demo();
+    let batches = run(&as_(&catalog, principal), sql).await.unwrap();
+    lines(&batches)
+        .iter()
+        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
+        .collect()
+}
+
+/// Citizen IDs of the demo data, in order (the owner's read).
+pub async fn citizen_ids(n: usize) -> Vec<String> {
+    values(
+        "population-owner",
+        &format!("SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT {n}"),
+    )
+    .await
+}
+
 /// The table `database.table` of a catalog, to change.
 pub fn table_mut<'a>(spec: &'a mut lienthong::spec::Catalog, table: &str) -> &'a mut lienthong::spec::Table {
     let (database, table) = table.split_once('.').unwrap();

@@ -30,17 +30,7 @@ fn registrar_plain() -> Catalog {
 
 /// Citizen IDs (the owner's read, not the registrar's).
 async fn some_ids(n: usize) -> Vec<String> {
-    let (catalog, _) = crate::common::demo();
-    let batches = run(
-        &as_(&catalog, "population-owner"),
-        &format!("SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT {n}"),
-    )
-    .await
-    .unwrap();
-    lines(&batches)
-        .iter()
-        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
-        .collect()
+    crate::common::citizen_ids(n).await
 }
 
 const REFUSED: &[(&str, &str)] = &[
@@ -400,17 +390,11 @@ async fn another_principal_and_table_the_land_officer_looks_up_parcels_by_id_onl
 
 /// Enterprise codes of Hà Nội enterprises (the registrar lists them under its plain grant).
 async fn enterprise_codes(n: usize) -> Vec<String> {
-    let (catalog, _) = crate::common::demo();
-    let batches = run(
-        &as_(&catalog, "business-registrar"),
+    crate::common::values(
+        "business-registrar",
         &format!("SELECT enterprise_code FROM business.enterprises ORDER BY enterprise_code LIMIT {n}"),
     )
     .await
-    .unwrap();
-    lines(&batches)
-        .iter()
-        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use lienthong::mask::PseudonymSecret;
 use lienthong::spec::{Lookup, Quota, QuotaLimits, QuotaSubject, Selector};
 use lienthong::{Catalog, Error, OpenOptions};
 
-use crate::common::{SECRET, as_, demo_dir, lines, row_count, run, today, variant};
+use crate::common::{SECRET, as_, demo_dir, row_count, run, today, variant};
 
 fn limits(query: Option<u64>, day: Option<u64>, month: Option<u64>) -> QuotaLimits {
     QuotaLimits { query, day, month }
@@ -195,17 +195,7 @@ fn registrar_with_keys(name: &str, keys: QuotaLimits, per: QuotaSubject) -> Cata
 }
 
 async fn ids(n: usize) -> Vec<String> {
-    let (catalog, _) = crate::common::demo();
-    let rows = run(
-        &as_(&catalog, "population-owner"),
-        &format!("SELECT citizen_id FROM population.citizens ORDER BY citizen_id LIMIT {n}"),
-    )
-    .await
-    .unwrap();
-    lines(&rows)
-        .iter()
-        .map(|l| l.trim_matches(|c| c == '|' || c == ' ').to_owned())
-        .collect()
+    crate::common::citizen_ids(n).await
 }
 
 const LOOKUP: &str = "SELECT citizen_id, full_name FROM population.citizens WHERE citizen_id = $1";
