@@ -134,10 +134,11 @@ pub async fn tables(session: &Session, node: &str, query: CommandGetTables) -> R
     let mut builder = query.into_builder();
     for (database, table) in selected_tables(&names) {
         let schema = if builder_includes_schema(&builder) {
-            session
+            let engine = session
                 .table_schema(&format!("{database}.{table}"))
                 .await
-                .map_err(status_of)?
+                .map_err(status_of)?;
+            super::wire::schema(&engine)
         } else {
             Arc::new(Schema::empty())
         };

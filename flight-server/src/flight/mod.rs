@@ -14,6 +14,7 @@
 //! - [`metrics`]: counters for the Prometheus endpoint.
 //! - [`outer`]: the `FlightService` wrapper that adds `ListFlights` and `GetSchema`.
 //! - [`remote`]: sub-queries to other nodes (the transport the core sends them through).
+//! - [`wire`]: results travel as plain Arrow types (views become `Utf8`/`Binary`), compact.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -33,6 +34,7 @@ pub mod remote;
 pub mod service;
 pub mod session;
 pub mod statement;
+pub mod wire;
 
 use std::future::Future;
 use std::sync::Arc;

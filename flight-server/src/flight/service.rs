@@ -260,7 +260,7 @@ impl Service {
         let described = session.describe(&query.sql).await.map_err(|e| self.refusal(e))?;
         let ticket = self.ticket(caller, query);
         let info = FlightInfo::new()
-            .try_with_schema(&described.schema)
+            .try_with_schema(&super::wire::schema(&described.schema))
             .map_err(|e| Status::internal(e.to_string()))?
             .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
             .with_descriptor(descriptor)
@@ -302,7 +302,8 @@ impl Service {
             .inspect_err(|_| self.metrics.denied("busy"))?;
         let started = Instant::now();
         let stream = session.query(&query.sql, &params).await.map_err(|e| self.refusal(e))?;
-        let schema = stream.schema();
+        let schema = super::wire::schema(&stream.schema());
+        let wire = Arc::clone(&schema);
         let batches = limits::run(
             stream.map_err(status_of),
             permit,
@@ -311,11 +312,15 @@ impl Service {
         );
         let metrics = Arc::clone(&self.metrics);
         let counting = Arc::clone(&metrics);
-        let batches = batches.inspect(move |b| {
-            if let Ok(batch) = b {
-                counting.rows(batch.num_rows());
-            }
-        });
+        let batches = batches
+            .inspect(move |b| {
+                if let Ok(batch) = b {
+                    counting.rows(batch.num_rows());
+                }
+            })
+            .map(move |b| {
+                b.and_then(|batch| super::wire::batch(batch, &wire).map_err(|e| Status::internal(e.to_string())))
+            });
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches.map_err(FlightError::from))
@@ -656,7 +661,7 @@ impl FlightSqlService for Service {
         );
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle.into(),
-            dataset_schema: ipc_schema(&described.schema)?,
+            dataset_schema: ipc_schema(&super::wire::schema(&described.schema))?,
             parameter_schema: ipc_schema(&parameters)?,
         })
     }

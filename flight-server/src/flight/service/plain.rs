@@ -57,7 +57,7 @@ impl Service {
         };
         let table = format!("{database}.{table}");
         let schema = session.table_schema(&table).await.map_err(|e| self.refusal(e))?;
-        Ok((table, schema))
+        Ok((table, crate::flight::wire::schema(&schema)))
     }
 
     /// GetSchema of a path descriptor.
@@ -69,7 +69,8 @@ impl Service {
     /// GetSchema of a query.
     pub(crate) async fn query_schema<T>(&self, request: &Request<T>, sql: &str) -> Result<SchemaRef, Status> {
         let (_, session) = self.session(request)?;
-        Ok(session.describe(sql).await.map_err(|e| self.refusal(e))?.schema)
+        let described = session.describe(sql).await.map_err(|e| self.refusal(e))?;
+        Ok(crate::flight::wire::schema(&described.schema))
     }
 
     /// The query of one of the caller's open prepared statements.
