@@ -275,6 +275,85 @@ async fn main() {
         governed_received.batches,
         bare_received.batches
     );
+
+    // Point lookups by citizen ID: over Flight (GetFlightInfo + DoGet, as a client does) and in
+    // the same process through the library, interleaved.
+    let lookups = env_u64("LIENTHONG_BENCH_LOOKUPS", 200) as usize;
+    let library = open();
+    let session = library.session(principal, Some(purpose)).unwrap();
+    let ids: Vec<String> = {
+        let all = session
+            .sql("SELECT citizen_id FROM population.citizens")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let all: Vec<String> = all
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |i| {
+                    lienthong::datafusion::arrow::util::display::array_value_to_string(b.column(0), i).unwrap()
+                })
+            })
+            .collect();
+        let step = (all.len() / lookups).max(1);
+        all.into_iter().step_by(step).take(lookups).collect()
+    };
+    let lookup =
+        |id: &str| format!("SELECT full_name, permanent_ward_code FROM population.citizens WHERE citizen_id = '{id}'");
+    let (mut over_flight, mut in_process) = (Vec::new(), Vec::new());
+    let mut client = client.clone_for_bench(purpose);
+    for id in &ids {
+        let started = std::time::Instant::now();
+        let info = client.execute(lookup(id), None).await.unwrap();
+        let ticket = info.endpoint[0].ticket.clone().unwrap();
+        let rows: usize = client
+            .do_get(ticket)
+            .await
+            .unwrap()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 1);
+        over_flight.push(started.elapsed());
+        let started = std::time::Instant::now();
+        let rows: usize = session
+            .sql(&lookup(id))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap()
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 1);
+        in_process.push(started.elapsed());
+    }
+    let p = |times: &mut Vec<std::time::Duration>, q: f64| {
+        times.sort();
+        times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3
+    };
+    let (f50, f95, l50, l95) = (
+        p(&mut over_flight, 0.5),
+        p(&mut over_flight, 0.95),
+        p(&mut in_process, 0.5),
+        p(&mut in_process, 0.95),
+    );
+    println!("point lookups by citizen ID, {} interleaved", ids.len());
+    println!(
+        "{:<52} {:>8.2}ms p50 {:>8.2}ms p95",
+        "over Flight SQL (GetFlightInfo + DoGet)", f50, f95
+    );
+    println!(
+        "{:<52} {:>8.2}ms p50 {:>8.2}ms p95",
+        "in process (the library)", l50, l95
+    );
+    println!("ratio Flight / in process: {:.2} p50", f50 / l50);
 }
 
 /// The Flight SQL client is not `Clone`; a new one on the same channel carries the same token.

@@ -55,6 +55,7 @@ mod guard;
 mod lookup;
 pub mod mask;
 pub mod node;
+mod planned;
 pub mod policy;
 pub mod quota;
 mod redact;
@@ -68,4 +69,4 @@ mod visible;
 
 pub use catalog::{Catalog, Limits, OpenOptions};
 pub use error::{Error, Result};
-pub use session::{Described, QueryStream, Session};
+pub use session::{Described, PlannedQuery, QueryStream, Session};

@@ -15,7 +15,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Optimizer;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
-use datafusion::physical_plan::{ExecutionPlan, displayable, execute_stream};
+use datafusion::physical_plan::{ExecutionPlan, displayable};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DfStatement;
@@ -26,8 +26,10 @@ use crate::aggregate;
 use crate::audit::{Event, MAX_LITERALS, Outcome, Via};
 use crate::barrier::{GovernedQueryPlanner, count_barrier_execs};
 use crate::catalog::Inner;
-use crate::check::{Verified, verify};
+use crate::check::verify;
 use crate::error::{Error, Result};
+use crate::planned::Planned;
+pub use crate::planned::PlannedQuery;
 use crate::policy::{self, Caller as PolicyCaller};
 use crate::redact::{literal_digest, redact_sql};
 pub use crate::stream::QueryStream;
@@ -61,15 +63,6 @@ impl std::fmt::Debug for Session {
             .field("purpose", &self.purpose)
             .finish_non_exhaustive()
     }
-}
-
-/// A planned query, before it runs.
-struct Planned {
-    plan: Arc<dyn ExecutionPlan>,
-    logical: LogicalPlan,
-    verified: Verified,
-    /// The keys named in lookups, by table (see [`crate::lookup::named_keys`]).
-    keys: Vec<(String, Vec<String>)>,
 }
 
 impl Session {
@@ -284,97 +277,59 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub async fn query(&self, sql: &str, params: &[ScalarValue]) -> Result<QueryStream> {
+        self.plan(sql, params).await?.run()
+    }
+
+    /// Plans and governs a query with its parameters without running it: every check
+    /// [`Session::query`] makes, with refusals audited. The query runs, once, with
+    /// [`PlannedQuery::run`], which writes the audit record first (a server plans when a client
+    /// asks what a query returns, and runs that plan when it fetches the results).
+    pub async fn plan(&self, sql: &str, params: &[ScalarValue]) -> Result<PlannedQuery> {
         let started = Instant::now();
         let mut event = self.event("query", sql, params);
         if event.literal_digests.len() > MAX_LITERALS {
             return Err(self.refused(event, too_many_values(), started));
         }
         let calls = self.remote_calls(&event.query_id);
-        match caught(self.plan_sql(sql, params, &calls)).await {
-            Ok((planned, explain)) => {
-                // A value computed in the query ('0010' || '50284247') is a literal once folded.
-                let key = self.inner.audit_key();
-                for constant in plan_constants(&planned.logical) {
-                    let digest = literal_digest(&key, &constant);
-                    if !event.literal_digests.contains(&digest) {
-                        event.literal_digests.push(digest);
-                    }
-                }
-                if event.literal_digests.len() > MAX_LITERALS {
-                    return Err(self.refused(event, too_many_values(), started));
-                }
-                event.tables = planned.verified.barriers.iter().map(|b| b.table.clone()).collect();
-                event.tables.sort();
-                event.tables.dedup();
-                event.columns.clone_from(&planned.verified.columns);
-                let mut policies: Vec<String> = planned
-                    .verified
-                    .barriers
-                    .iter()
-                    .flat_map(|b| b.grants.iter().chain(&b.tag_rules).cloned())
-                    .collect();
-                policies.sort();
-                policies.dedup();
-                event.policies = policies;
-                event.remote_calls = remote_calls_planned(&planned.logical);
-                let row_quota = if explain {
-                    None
-                } else {
-                    match self.admit(&planned, &mut event) {
-                        Ok(row_quota) => row_quota,
-                        Err(error) => return Err(self.refused(event, error, started)),
-                    }
-                };
-                event.outcome = Some(Outcome::Accepted);
-                self.inner.audit.append(&event)?;
-                let stream = if explain {
-                    explain_stream(&planned)?
-                } else {
-                    execute_stream(Arc::clone(&planned.plan), self.ctx.task_ctx()).map_err(Error::from_datafusion)?
-                };
-                let mut stream = QueryStream::new(stream, &self.inner, event, started);
-                stream.plan = Some(Arc::clone(&planned.plan));
-                stream.row_quota = row_quota;
-                stream.generic_errors = planned
-                    .verified
-                    .barriers
-                    .iter()
-                    .any(|b| b.min_group_size.is_some() || b.lookup.is_some());
-                if !event_remote_calls_empty(&planned.logical) {
-                    stream.remote_log = Some(Arc::clone(&calls.log));
-                }
-                Ok(stream)
-            }
-            Err(error) => Err(self.refused(event, error, started)),
-        }
-    }
-
-    /// Checks the query against the quotas that count it (charging the keys it names) and says
-    /// how many rows it may return under them.
-    fn admit(&self, planned: &Planned, event: &mut Event) -> Result<Option<crate::stream::RowQuota>> {
-        let applied = crate::quota::for_query(&self.quotas, &event.tables);
-        if applied.is_empty() {
-            return Ok(None);
-        }
+        let (planned, explain) = match caught(self.plan_sql(sql, params, &calls)).await {
+            Ok(planned) => planned,
+            Err(error) => return Err(self.refused(event, error, started)),
+        };
+        // A value computed in the query ('0010' || '50284247') is a literal once folded.
         let key = self.inner.audit_key();
-        let keys: Vec<(String, Vec<String>)> = planned
-            .keys
+        for constant in plan_constants(&planned.logical) {
+            let digest = literal_digest(&key, &constant);
+            if !event.literal_digests.contains(&digest) {
+                event.literal_digests.push(digest);
+            }
+        }
+        if event.literal_digests.len() > MAX_LITERALS {
+            return Err(self.refused(event, too_many_values(), started));
+        }
+        event.tables = planned.verified.barriers.iter().map(|b| b.table.clone()).collect();
+        event.tables.sort();
+        event.tables.dedup();
+        event.columns.clone_from(&planned.verified.columns);
+        let mut policies: Vec<String> = planned
+            .verified
+            .barriers
             .iter()
-            .map(|(table, keys)| (table.clone(), keys.iter().map(|k| literal_digest(&key, k)).collect()))
+            .flat_map(|b| b.grants.iter().chain(&b.tag_rules).cloned())
             .collect();
-        let day = self.today();
-        let admission = self.inner.quotas.admit(&applied, &keys, day)?;
-        event.quotas = admission.uses;
-        Ok(admission.rows.map(|(allowance, why)| crate::stream::RowQuota {
-            book: Arc::clone(&self.inner.quotas),
-            applied,
-            allowance,
-            why,
-            day,
-            held: std::collections::VecDeque::new(),
-            releasing: false,
-            streaming: false,
-        }))
+        policies.sort();
+        policies.dedup();
+        event.policies = policies;
+        event.remote_calls = remote_calls_planned(&planned.logical);
+        Ok(PlannedQuery {
+            inner: Arc::clone(&self.inner),
+            task: self.ctx.task_ctx(),
+            quotas: crate::quota::for_query(&self.quotas, &event.tables),
+            today: self.today(),
+            event,
+            planned,
+            explain,
+            calls,
+        })
     }
 
     /// What a query would return and which parameters it takes, without running it (for clients
@@ -420,18 +375,8 @@ impl Session {
     }
 
     /// Audits a refused or failed plan and gives the error back (or the audit's, if that failed).
-    fn refused(&self, mut event: Event, error: Error, started: Instant) -> Error {
-        event.outcome = Some(if matches!(error, Error::Denied(_) | Error::Quota(_)) {
-            Outcome::Denied
-        } else {
-            Outcome::Failed
-        });
-        event.error = Some(error.to_string());
-        event.duration_ms = Some(elapsed_ms(started));
-        match self.inner.audit.append(&event) {
-            Ok(()) => error,
-            Err(audit) => audit,
-        }
+    fn refused(&self, event: Event, error: Error, started: Instant) -> Error {
+        refused(&self.inner, event, error, started)
     }
 
     /// The governed plan of a query, as text (logical and physical), without running it.
@@ -579,6 +524,22 @@ impl Session {
     }
 }
 
+/// Audits a refused or failed query (`event`) and gives the error back (or the audit's, if that
+/// failed).
+pub(crate) fn refused(inner: &Inner, mut event: Event, error: Error, started: Instant) -> Error {
+    event.outcome = Some(if matches!(error, Error::Denied(_) | Error::Quota(_)) {
+        Outcome::Denied
+    } else {
+        Outcome::Failed
+    });
+    event.error = Some(error.to_string());
+    event.duration_ms = Some(elapsed_ms(started));
+    match inner.audit.append(&event) {
+        Ok(()) => error,
+        Err(audit) => audit,
+    }
+}
+
 /// The sub-queries a federated plan sends, as the audit lists them before they run.
 fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
     use datafusion::common::tree_node::TreeNodeRecursion;
@@ -606,7 +567,7 @@ fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
     calls
 }
 
-fn event_remote_calls_empty(plan: &LogicalPlan) -> bool {
+pub(crate) fn event_remote_calls_empty(plan: &LogicalPlan) -> bool {
     remote_calls_planned(plan).is_empty()
 }
 
@@ -703,7 +664,7 @@ fn placeholder_position(id: &str) -> Option<usize> {
     id.strip_prefix('$')?.parse().ok()
 }
 
-fn explain_schema() -> SchemaRef {
+pub(crate) fn explain_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("plan_type", DataType::Utf8, true),
         Field::new("plan", DataType::Utf8, true),
@@ -711,7 +672,7 @@ fn explain_schema() -> SchemaRef {
 }
 
 /// The EXPLAIN result: the governed logical plan and the physical plan.
-fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
+pub(crate) fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
     let schema = explain_schema();
     let kinds: ArrayRef = Arc::new(StringArray::from(vec!["logical_plan", "physical_plan"]));
     let plans: ArrayRef = Arc::new(StringArray::from(vec![

@@ -26,7 +26,7 @@ use arrow_flight::{
     FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
-use lienthong::{Catalog, Session};
+use lienthong::{Catalog, PlannedQuery, Session};
 use prost::Message;
 use tokio::sync::watch;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -49,6 +49,8 @@ mod plain;
 struct Loaded {
     catalog: Catalog,
     identities: Identities,
+    /// Counts reloads: a plan made under an earlier catalog is not run under this one.
+    generation: u64,
 }
 
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
@@ -98,7 +100,11 @@ impl Service {
         );
         let rate = RateLimit::new(config.rate_per_minute, config.public_rate_per_minute);
         Ok(Self {
-            loaded: std::sync::RwLock::new(Arc::new(Loaded { catalog, identities })),
+            loaded: std::sync::RwLock::new(Arc::new(Loaded {
+                catalog,
+                identities,
+                generation: 0,
+            })),
             config,
             statements,
             slots,
@@ -124,8 +130,13 @@ impl Service {
             issuers: Issuers::load(catalog.spec(), catalog.path())?,
             certificates: Certificates::of(catalog.spec()),
         };
-        *self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Arc::new(Loaded { catalog, identities });
+        let mut loaded = self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = loaded.generation + 1;
+        *loaded = Arc::new(Loaded {
+            catalog,
+            identities,
+            generation,
+        });
         Ok(())
     }
 
@@ -239,7 +250,10 @@ impl Service {
     }
 
     pub(super) fn ticket(&self, caller: &Caller, query: &Query) -> Ticket {
-        let handle = self.statements.ticket(caller, query);
+        Self::statement_ticket(self.statements.ticket(caller, query))
+    }
+
+    fn statement_ticket(handle: Vec<u8>) -> Ticket {
         Ticket::new(
             TicketStatementQuery {
                 statement_handle: handle.into(),
@@ -257,10 +271,22 @@ impl Service {
         query: &Query,
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
-        let described = session.describe(&query.sql).await.map_err(|e| self.refusal(e))?;
-        let ticket = self.ticket(caller, query);
+        let (schema, ticket) = if caller.remote.is_none() {
+            // Planned and governed once: DoGet runs this plan (the ticket names it).
+            let params = query.parameters()?;
+            let planned = session.plan(&query.sql, &params).await.map_err(|e| self.refusal(e))?;
+            let schema = planned.schema();
+            let handle = self
+                .statements
+                .ticket_for_plan(caller, query, planned, self.loaded().generation);
+            (schema, Self::statement_ticket(handle))
+        } else {
+            // A peer's DoGet carries an assertion of its own, checked when it is planned.
+            let described = session.describe(&query.sql).await.map_err(|e| self.refusal(e))?;
+            (described.schema, self.ticket(caller, query))
+        };
         let info = FlightInfo::new()
-            .try_with_schema(&super::wire::schema(&described.schema))
+            .try_with_schema(&super::wire::schema(&schema))
             .map_err(|e| Status::internal(e.to_string()))?
             .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
             .with_descriptor(descriptor)
@@ -301,7 +327,28 @@ impl Service {
             .await
             .inspect_err(|_| self.metrics.denied("busy"))?;
         let started = Instant::now();
-        let stream = session.query(&query.sql, &params).await.map_err(|e| self.refusal(e))?;
+        let planned = session.plan(&query.sql, &params).await.map_err(|e| self.refusal(e))?;
+        self.stream(planned, permit, started)
+    }
+
+    /// Runs a query planned at GetFlightInfo for `caller`.
+    async fn run_planned(&self, caller: &Caller, planned: PlannedQuery) -> Result<Response<DoGetStream>, Status> {
+        let permit = self
+            .slots
+            .acquire(&caller.principal)
+            .await
+            .inspect_err(|_| self.metrics.denied("busy"))?;
+        self.stream(planned, permit, Instant::now())
+    }
+
+    /// Streams a planned query's batches under the server's limits.
+    fn stream(
+        &self,
+        planned: PlannedQuery,
+        permit: limits::Permit,
+        started: Instant,
+    ) -> Result<Response<DoGetStream>, Status> {
+        let stream = planned.run().map_err(|e| self.refusal(e))?;
         let schema = super::wire::schema(&stream.schema());
         let wire = Arc::clone(&schema);
         let batches = limits::run(
@@ -499,6 +546,14 @@ impl FlightSqlService for Service {
             .statements
             .redeem(&caller, &ticket.statement_handle)
             .inspect_err(|_| self.metrics.denied("ticket"))?;
+        if caller.remote.is_none()
+            && let Some(planned) = self.statements.take_plan(&query.id, self.loaded().generation)
+        {
+            self.rate
+                .admit(&caller.principal)
+                .inspect_err(|_| self.metrics.denied("rate"))?;
+            return self.run_planned(&caller, planned).await;
+        }
         let session = self.session_for(&caller, &query.sql)?;
         self.run(&caller, session, query).await
     }

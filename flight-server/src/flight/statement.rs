@@ -3,8 +3,13 @@
 //! Both are sealed ([`crate::auth::Sealer`]) with the caller's principal, purpose and an expiry,
 //! so they cannot be forged, extended or used by someone else. A ticket can be redeemed once. A
 //! handle is also registered here, so that closing it ends it, and one principal cannot hold more
-//! than a set number open. Bound parameters travel inside the handle (re-sealed after each bind),
-//! so the server keeps no per-statement state besides that register.
+//! than a set number open. Bound parameters travel inside the handle (re-sealed after each bind).
+//!
+//! A ticket issued at GetFlightInfo also names the governed plan made there, kept here until the
+//! ticket expires: DoGet runs that plan instead of planning again, once (the ticket is redeemed
+//! first, so a replay finds neither). A plan made under a catalog that has since been reloaded is
+//! not run; the query is then planned again, as it is when the plan is gone (expired, or more
+//! than [`MAX_PLANS`] waiting).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -52,11 +57,34 @@ impl Query {
     }
 }
 
+/// Most plans kept waiting for their DoGet; beyond, tickets are issued without one.
+pub const MAX_PLANS: usize = 1024;
+
+/// A plan waiting for its ticket's DoGet.
+struct Kept {
+    planned: lienthong::PlannedQuery,
+    /// The catalog generation it was planned under.
+    generation: u64,
+    expires: u64,
+}
+
 /// Open handles by principal, and redeemed tickets, each with its expiry.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Register {
     handles: HashMap<String, HashMap<String, u64>>,
     redeemed: HashMap<String, u64>,
+    /// Plans by ticket id.
+    plans: HashMap<String, Kept>,
+}
+
+impl std::fmt::Debug for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Register")
+            .field("handles", &self.handles.len())
+            .field("redeemed", &self.redeemed.len())
+            .field("plans", &self.plans.len())
+            .finish()
+    }
 }
 
 /// Issues and checks tickets and handles.
@@ -94,6 +122,44 @@ impl Statements {
             ..query.clone()
         };
         self.seal(caller, Kind::Ticket, self.ticket_ttl, &ticket)
+    }
+
+    /// A ticket for running `planned` (the plan of `query`, made under catalog `generation`)
+    /// once, as `caller`.
+    pub fn ticket_for_plan(
+        &self,
+        caller: &Caller,
+        query: &Query,
+        planned: lienthong::PlannedQuery,
+        generation: u64,
+    ) -> Vec<u8> {
+        let ticket = Query {
+            id: random_id(),
+            ..query.clone()
+        };
+        let expires = now().saturating_add(self.ticket_ttl.as_secs());
+        {
+            let mut register = self.lock();
+            let now = now();
+            register.plans.retain(|_, k| k.expires > now);
+            if register.plans.len() < MAX_PLANS {
+                register.plans.insert(
+                    ticket.id.clone(),
+                    Kept {
+                        planned,
+                        generation,
+                        expires,
+                    },
+                );
+            }
+        }
+        self.seal(caller, Kind::Ticket, self.ticket_ttl, &ticket)
+    }
+
+    /// The plan of a redeemed ticket, if it is still kept and was made under `generation`.
+    pub fn take_plan(&self, ticket_id: &str, generation: u64) -> Option<lienthong::PlannedQuery> {
+        let kept = self.lock().plans.remove(ticket_id)?;
+        (kept.generation == generation && kept.expires > now()).then_some(kept.planned)
     }
 
     /// The query of a ticket that `caller` may redeem now; it cannot be redeemed again.

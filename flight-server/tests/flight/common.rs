@@ -64,6 +64,8 @@ pub struct Fixture {
     pub audit: PathBuf,
     /// The same catalog, in-process (its own audit log).
     pub library: Catalog,
+    /// Has the server read its catalog file again (as SIGHUP does for `lienthong serve`).
+    pub reload: std::sync::Arc<dyn Fn() -> anyhow::Result<()> + Send + Sync>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -84,6 +86,7 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap().keep();
         let audit = dir.join("server-audit.jsonl");
         let server = Server::new(open_catalog_file(file, &audit), config).unwrap();
+        let reload = std::sync::Arc::new(server.reloader());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -94,6 +97,7 @@ impl Fixture {
             addr,
             audit,
             library: open_catalog_file(file, &dir.join("library-audit.jsonl")),
+            reload,
             stop: Some(stop),
             done: Some(done),
         }

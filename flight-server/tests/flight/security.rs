@@ -192,6 +192,40 @@ async fn tickets_serve_only_their_caller_once() {
     assert_ne!(status(officer.do_get(forged).await.unwrap_err()).code(), Code::Ok);
 }
 
+/// GetFlightInfo plans and governs the query once and DoGet runs that plan: the audit record is
+/// written at DoGet, before the first result; a plan made before the catalog is reloaded is not
+/// run under the new policy (the query is planned again, and refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_made_at_get_flight_info_runs_at_do_get_only_under_the_catalog_it_was_made_for() {
+    let file = crate::common::demo_dir().join("plan-once.yaml");
+    std::fs::copy(crate::common::demo_dir().join(lienthong_synth::CATALOG_FILE), &file).unwrap();
+    let server = Fixture::serving(&file, Config::default()).await;
+    let mut land = server.login("land-officer", Some("land-management")).await;
+    let sql = "SELECT parcel_id FROM land.parcels ORDER BY parcel_id LIMIT 3";
+    let accepted = |server: &Fixture| {
+        server
+            .audit_records()
+            .iter()
+            .filter(|r| r["kind"] == "query" && r["outcome"] == "accepted")
+            .count()
+    };
+    let info = land.execute(sql.into(), None).await.unwrap();
+    assert_eq!(accepted(&server), 0, "nothing is audited as run before DoGet");
+    let rows = fetch(&mut land, info).await.unwrap();
+    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    assert_eq!(accepted(&server), 1);
+
+    let info = land.execute(sql.into(), None).await.unwrap();
+    let mut spec = lienthong_spec::load(&file).unwrap().catalog;
+    spec.grants
+        .retain(|_, g| !g.purposes.iter().any(|p| p == "land-management"));
+    std::fs::write(&file, lienthong_spec::to_yaml(&spec, &[])).unwrap();
+    (server.reload)().unwrap();
+    let refused = fetch(&mut land, info).await.unwrap_err();
+    assert_ne!(refused.code(), Code::Ok, "{refused}");
+    assert_eq!(accepted(&server), 1, "the old plan did not run");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn prepared_handles_are_their_callers_own() {
     let server = Fixture::start().await;

@@ -1,0 +1,149 @@
+//! A query planned and governed, waiting to run: what [`crate::Session::plan`] gives and
+//! [`PlannedQuery::run`] runs, once. Running it admits it under the quotas, writes its audit
+//! record (synced) and only then starts it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+
+use crate::audit::{Event, Outcome};
+use crate::catalog::Inner;
+use crate::check::Verified;
+use crate::error::{Error, Result};
+use crate::redact::literal_digest;
+use crate::session::{event_remote_calls_empty, explain_schema, explain_stream, refused};
+use crate::stream::{QueryStream, RowQuota};
+
+/// The plans of a query.
+pub(crate) struct Planned {
+    pub plan: Arc<dyn ExecutionPlan>,
+    pub logical: LogicalPlan,
+    pub verified: Verified,
+    /// The keys named in lookups, by table (see [`crate::lookup::named_keys`]).
+    pub keys: Vec<(String, Vec<String>)>,
+}
+
+/// A query planned and governed for one caller, not yet run or audited as run.
+///
+/// ```no_run
+/// # async fn demo(session: &lienthong::Session) -> lienthong::Result<()> {
+/// let planned = session.plan("SELECT count(*) FROM land.parcels", &[]).await?;
+/// println!("{}", planned.schema());
+/// let batches = planned.run()?.collect().await?;
+/// # Ok(()) }
+/// ```
+pub struct PlannedQuery {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) task: Arc<TaskContext>,
+    /// The quotas that count the query.
+    pub(crate) quotas: Vec<crate::quota::Applied>,
+    pub(crate) today: NaiveDate,
+    pub(crate) event: Event,
+    pub(crate) planned: Planned,
+    pub(crate) explain: bool,
+    pub(crate) calls: Arc<crate::remote::Calls>,
+}
+
+impl std::fmt::Debug for PlannedQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedQuery")
+            .field("query_id", &self.event.query_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlannedQuery {
+    /// The schema of the results (every column nullable, as the stream announces it).
+    pub fn schema(&self) -> SchemaRef {
+        if self.explain {
+            explain_schema()
+        } else {
+            crate::stream::nullable(&Arc::new(self.planned.logical.schema().as_arrow().clone()))
+        }
+    }
+
+    /// The query's id in the audit log.
+    pub fn query_id(&self) -> &str {
+        &self.event.query_id
+    }
+
+    /// Runs the query: admits it under the caller's quotas (a refusal is audited), writes its
+    /// audit record, and streams its results.
+    pub fn run(self) -> Result<QueryStream> {
+        let started = Instant::now();
+        let Self {
+            inner,
+            task,
+            quotas,
+            today,
+            mut event,
+            planned,
+            explain,
+            calls,
+        } = self;
+        let row_quota = if explain {
+            None
+        } else {
+            match admit(&inner, quotas, today, &planned, &mut event) {
+                Ok(row_quota) => row_quota,
+                Err(error) => return Err(refused(&inner, event, error, started)),
+            }
+        };
+        event.outcome = Some(Outcome::Accepted);
+        inner.audit.append(&event)?;
+        let stream = if explain {
+            explain_stream(&planned)?
+        } else {
+            execute_stream(Arc::clone(&planned.plan), task).map_err(Error::from_datafusion)?
+        };
+        let mut stream = QueryStream::new(stream, &inner, event, started);
+        stream.plan = Some(Arc::clone(&planned.plan));
+        stream.row_quota = row_quota;
+        stream.generic_errors = planned
+            .verified
+            .barriers
+            .iter()
+            .any(|b| b.min_group_size.is_some() || b.lookup.is_some());
+        if !event_remote_calls_empty(&planned.logical) {
+            stream.remote_log = Some(Arc::clone(&calls.log));
+        }
+        Ok(stream)
+    }
+}
+
+/// Checks the query against the quotas that count it (charging the keys it names) and says how
+/// many rows it may return under them.
+fn admit(
+    inner: &Arc<Inner>,
+    applied: Vec<crate::quota::Applied>,
+    day: NaiveDate,
+    planned: &Planned,
+    event: &mut Event,
+) -> Result<Option<RowQuota>> {
+    if applied.is_empty() {
+        return Ok(None);
+    }
+    let key = inner.audit_key();
+    let keys: Vec<(String, Vec<String>)> = planned
+        .keys
+        .iter()
+        .map(|(table, keys)| (table.clone(), keys.iter().map(|k| literal_digest(&key, k)).collect()))
+        .collect();
+    let admission = inner.quotas.admit(&applied, &keys, day)?;
+    event.quotas = admission.uses;
+    Ok(admission.rows.map(|(allowance, why)| RowQuota {
+        book: Arc::clone(&inner.quotas),
+        applied,
+        allowance,
+        why,
+        day,
+        held: std::collections::VecDeque::new(),
+        releasing: false,
+        streaming: false,
+    }))
+}
