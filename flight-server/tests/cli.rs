@@ -570,3 +570,59 @@ fn quota_shows_what_lookups_used_and_a_bulk_read_is_refused_with_status_3() {
         text(&table.stdout)
     );
 }
+
+/// Every `lienthong` command in the README's shell blocks, run as written (on the test's demo data
+/// instead of `demo-data/`; the demo itself only parsed): none is a usage error or fails (exit
+/// status 2); the one the README says is refused is (status 3).
+#[test]
+fn every_command_the_readme_shows_runs_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let data = demo_catalog().parent().unwrap().to_str().unwrap().to_owned();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut blocks = 0;
+    let mut in_block = false;
+    let mut block = String::new();
+    for line in readme.lines() {
+        if line.trim_start().starts_with("```") {
+            if in_block && block.contains("lienthong") {
+                blocks += 1;
+                let script = format!(
+                    "lienthong() {{ if [ \"$1\" = demo ]; then LIENTHONG_CHECK_ARGS=1 \"$BIN\" \"$@\"; \
+                     else \"$BIN\" \"$@\" > /dev/null 2>&1; fi; echo \"$? $1\" >> \"$LOG\"; }}\n{}",
+                    block
+                        .replace("cargo run --release --bin lienthong --", "lienthong")
+                        .replace("demo-data/", &format!("{data}/"))
+                );
+                let status = Command::new("bash")
+                    .arg("-c")
+                    .arg(&script)
+                    .current_dir(repo())
+                    .env("BIN", env!("CARGO_BIN_EXE_lienthong"))
+                    .env("LOG", log.path())
+                    .status()
+                    .unwrap();
+                assert!(
+                    status.success() || status.code() == Some(1) || status.code() == Some(3),
+                    "{script}"
+                );
+            }
+            in_block = line.trim() == "```sh";
+            block.clear();
+            continue;
+        }
+        // Only what names lienthong; the test suite and the fuzzer have commands of their own.
+        if in_block && !line.starts_with("./scripts/") && !line.starts_with("cargo run -p ") {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    let ran = std::fs::read_to_string(log.path()).unwrap();
+    let codes: Vec<(&str, &str)> = ran.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert!(blocks >= 4 && codes.len() >= 9, "{ran}");
+    assert!(codes.iter().all(|(code, _)| *code != "2"), "{ran}");
+    assert_eq!(codes.iter().filter(|(code, _)| *code == "3").count(), 1, "{ran}");
+    assert!(
+        codes.iter().any(|(code, what)| *code == "0" && *what == "quota"),
+        "{ran}"
+    );
+}
