@@ -15,7 +15,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue};
@@ -193,16 +193,34 @@ impl MaskFunction {
             }
             MaskKind::Province => WARD_PROVINCE.get(value).map(|p| (*p).to_owned()),
             MaskKind::Pseudonym(key) => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"));
-                mac.update(value.as_bytes());
-                let digest = mac.finalize().into_bytes();
-                let mut token = String::from("p_");
-                for b in &digest[..12] {
-                    token.push_str(&format!("{b:02x}"));
-                }
+                let mut token = String::with_capacity(PSEUDONYM_LEN);
+                pseudonym_into(&keyed(key), value, &mut token);
                 Some(token)
             }
         }
+    }
+}
+
+/// Length of a pseudonym: `p_` and 12 bytes in hex.
+const PSEUDONYM_LEN: usize = 2 + 24;
+
+/// HMAC-SHA256 keyed with `key`, ready for a message (the key's pads hashed once, cloned per
+/// value).
+fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+}
+
+/// Appends the pseudonym of `value` under `keyed` to `out`: `p_` and the first 12 bytes of the
+/// HMAC, in lowercase hex.
+fn pseudonym_into(keyed: &Hmac<Sha256>, value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut mac = keyed.clone();
+    mac.update(value.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    out.push_str("p_");
+    for b in &digest[..12] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
 }
 
@@ -226,6 +244,23 @@ impl ScalarUDFImpl for MaskFunction {
             .as_any()
             .downcast_ref::<StringArray>()
             .ok_or_else(|| datafusion::common::DataFusionError::Internal("cast to Utf8".into()))?;
+        if let MaskKind::Pseudonym(key) = &self.kind {
+            // The key's pads hashed once per batch, each token written straight into the array.
+            let keyed = keyed(key);
+            let mut out = StringBuilder::with_capacity(text.len(), text.len() * PSEUDONYM_LEN);
+            let mut token = String::with_capacity(PSEUDONYM_LEN);
+            for value in text.iter() {
+                match value {
+                    Some(value) => {
+                        token.clear();
+                        pseudonym_into(&keyed, value, &mut token);
+                        out.append_value(&token);
+                    }
+                    None => out.append_null(),
+                }
+            }
+            return Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef));
+        }
         let out: StringArray = text.iter().map(|v| v.and_then(|v| self.apply(v))).collect();
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
     }
