@@ -82,10 +82,17 @@ async fn main() {
         &NoProgress,
     )
     .unwrap();
+    // A memory pool for the governed sessions' operators (`LIENTHONG_BENCH_MEMORY_MB`, default
+    // none): sorts, joins and aggregates spill beyond it.
+    let memory_mb = env_u64("LIENTHONG_BENCH_MEMORY_MB", 0);
     let catalog = Catalog::open_with(
         dir.path().join(CATALOG_FILE),
         OpenOptions {
             pseudonym_secret: Some(PseudonymSecret::new("benchmark secret, not for production").unwrap()),
+            limits: lienthong::Limits {
+                memory_bytes: (memory_mb > 0).then(|| usize::try_from(memory_mb << 20).unwrap_or(usize::MAX)),
+                ..lienthong::Limits::default()
+            },
             ..OpenOptions::default()
         },
     )
@@ -119,6 +126,7 @@ async fn main() {
         "{:<50} {:>10} {:>10} {:>7} {:>8}",
         "query", "governed", "raw", "ratio", "rows"
     );
+    let (mut governed_peak, mut resident_before) = (0, 0);
     for case in cases(&id) {
         let session = catalog.session(case.principal, Some(case.purpose)).unwrap();
         let governed = || async {
@@ -129,9 +137,12 @@ async fn main() {
             let batches = raw.sql(&case.raw).await.unwrap().collect().await.unwrap();
             batches.iter().map(|b| b.num_rows()).sum::<usize>()
         };
+        // The peak of the governed runs alone (the generator and the raw runs not counted).
+        resident_before = resident_before.max(reset_peak());
         governed().await;
-        baseline().await;
         let (g, rows) = best_of(5, governed).await;
+        governed_peak = governed_peak.max(peak_kib());
+        baseline().await;
         let (r, raw_rows) = best_of(5, baseline).await;
         assert_eq!(rows, raw_rows, "{}: governed and raw answers differ in size", case.name);
         println!(
@@ -143,4 +154,33 @@ async fn main() {
             rows
         );
     }
+    println!(
+        "peak RSS while the governed queries ran: {} MiB, from {} MiB resident before them{}",
+        governed_peak / 1024,
+        resident_before / 1024,
+        if memory_mb > 0 {
+            format!(" (their memory pool: {memory_mb} MiB)")
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Starts measuring the process's peak resident memory afresh (Linux); gives the resident memory
+/// now, in KiB.
+fn reset_peak() -> u64 {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    peak_kib()
+}
+
+/// The process's peak resident memory since the last [`reset_peak`], in KiB (Linux).
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
