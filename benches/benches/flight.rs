@@ -281,25 +281,7 @@ async fn main() {
     let lookups = env_u64("LIENTHONG_BENCH_LOOKUPS", 200) as usize;
     let library = open();
     let session = library.session(principal, Some(purpose)).unwrap();
-    let ids: Vec<String> = {
-        let all = session
-            .sql("SELECT citizen_id FROM population.citizens")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let all: Vec<String> = all
-            .iter()
-            .flat_map(|b| {
-                (0..b.num_rows()).map(move |i| {
-                    lienthong::datafusion::arrow::util::display::array_value_to_string(b.column(0), i).unwrap()
-                })
-            })
-            .collect();
-        let step = (all.len() / lookups).max(1);
-        all.into_iter().step_by(step).take(lookups).collect()
-    };
+    let ids = lienthong_benches::spread_citizen_ids(&session, lookups).await;
     let lookup =
         |id: &str| format!("SELECT full_name, permanent_ward_code FROM population.citizens WHERE citizen_id = '{id}'");
     let (mut over_flight, mut in_process) = (Vec::new(), Vec::new());

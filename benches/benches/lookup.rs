@@ -62,27 +62,7 @@ async fn main() {
     let lookup = variant("lookup", &|spec| spec.quotas.clear());
     let quota = open(&file, &dir.path().join("quota-audit.jsonl"));
     let who = ("business-registrar", Some("business-registration"));
-    let ids: Vec<String> = {
-        let step = (citizens as usize / lookups).max(1);
-        let batches = plain
-            .session(who.0, who.1)
-            .unwrap()
-            .sql("SELECT citizen_id FROM population.citizens")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let all: Vec<String> = batches
-            .iter()
-            .flat_map(|b| {
-                (0..b.num_rows()).map(move |i| {
-                    lienthong::datafusion::arrow::util::display::array_value_to_string(b.column(0), i).unwrap()
-                })
-            })
-            .collect();
-        all.into_iter().step_by(step).take(lookups).collect()
-    };
+    let ids = lienthong_benches::spread_citizen_ids(&plain.session(who.0, who.1).unwrap(), lookups).await;
     let ask = |catalog: &Catalog, id: &str| {
         let session = catalog.session(who.0, who.1).unwrap();
         let sql = format!(

@@ -47,3 +47,22 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .and_then(|v| v.replace('_', "").parse().ok())
         .unwrap_or(default)
 }
+
+/// `n` citizen IDs spread evenly over the table, as `session` (one that may read them all) lists
+/// them: the keys of the lookup benchmarks.
+pub async fn spread_citizen_ids(session: &lienthong::Session, n: usize) -> Vec<String> {
+    let batches = match session.sql("SELECT citizen_id FROM population.citizens").await {
+        Ok(stream) => stream.collect().await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let all: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows()).filter_map(move |i| {
+                lienthong::datafusion::arrow::util::display::array_value_to_string(b.column(0), i).ok()
+            })
+        })
+        .collect();
+    let step = (all.len() / n.max(1)).max(1);
+    all.into_iter().step_by(step).take(n).collect()
+}
