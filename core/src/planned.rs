@@ -1,22 +1,25 @@
 //! A query planned and governed, waiting to run: what [`crate::Session::plan`] gives and
 //! [`PlannedQuery::run`] runs, once. Running it admits it under the quotas, writes its audit
-//! record (synced) and only then starts it.
+//! record (synced) and only then starts it. Also what a plan tells the audit (the constants it
+//! names, the sub-queries it sends) and what `EXPLAIN` shows of it.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::physical_plan::{ExecutionPlan, displayable, execute_stream};
 
 use crate::audit::{Event, Outcome};
 use crate::catalog::Inner;
 use crate::check::Verified;
 use crate::error::{Error, Result};
 use crate::redact::literal_digest;
-use crate::session::{event_remote_calls_empty, explain_schema, explain_stream, refused};
+use crate::session::refused;
 use crate::stream::{QueryStream, RowQuota};
 
 /// The plans of a query.
@@ -146,4 +149,108 @@ fn admit(
         releasing: false,
         streaming: false,
     }))
+}
+
+/// The sub-queries a federated plan sends, as the audit lists them before they run.
+pub(crate) fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut calls = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Extension(e) = node
+            && let Some(query) = crate::remote::RemoteQuery::of(e.node.as_ref())
+        {
+            calls.push(crate::audit::RemoteCall {
+                node: query
+                    .calls
+                    .inner
+                    .spec
+                    .sources
+                    .get(&query.source_name)
+                    .and_then(|s| s.node.clone())
+                    .unwrap_or_default(),
+                correlation_id: query.calls.correlation_id.clone(),
+                sql_sha256: crate::node::sql_sha256(&query.sql),
+                rows: None,
+            });
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    calls
+}
+
+pub(crate) fn event_remote_calls_empty(plan: &LogicalPlan) -> bool {
+    remote_calls_planned(plan).is_empty()
+}
+
+/// The constants of an optimized plan, as text: the caller's (folded, and wherever the optimizer
+/// moved them, also into a scan below a barrier) and the policy's own (harmless extra digests).
+pub(crate) fn plan_constants(plan: &LogicalPlan) -> Vec<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut constants = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let datafusion::logical_expr::Expr::Literal(value, _) = e
+                    && !value.is_null()
+                {
+                    constants.push(value.to_string());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })?;
+        Ok(TreeNodeRecursion::Continue)
+    });
+    constants
+}
+
+pub(crate) fn explain_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("plan_type", DataType::Utf8, true),
+        Field::new("plan", DataType::Utf8, true),
+    ]))
+}
+
+/// The EXPLAIN result: the governed logical plan and the physical plan.
+pub(crate) fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
+    let schema = explain_schema();
+    let kinds: ArrayRef = Arc::new(StringArray::from(vec!["logical_plan", "physical_plan"]));
+    let plans: ArrayRef = Arc::new(StringArray::from(vec![
+        planned.logical.display_indent().to_string(),
+        without_files(&displayable(planned.plan.as_ref()).indent(false).to_string()),
+    ]));
+    let batch =
+        RecordBatch::try_new(Arc::clone(&schema), vec![kinds, plans]).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Box::pin(
+        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)])),
+    ))
+}
+
+/// A physical plan's text without the files it reads: their paths and byte ranges tell where the
+/// node keeps its data and how big the hidden part of a table is (`file_groups={…}` is replaced).
+pub(crate) fn without_files(plan: &str) -> String {
+    const MARK: &str = "file_groups={";
+    let mut out = String::with_capacity(plan.len());
+    let mut rest = plan;
+    while let Some(start) = rest.find(MARK) {
+        out.push_str(&rest[..start]);
+        out.push_str("file_groups=<hidden>");
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[start + MARK.len() - 1..].char_indices() {
+            match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = start + MARK.len() - 1 + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::arrow::array::StringArray;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::execution::context::{SQLOptions, SessionState};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -15,7 +14,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::Optimizer;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
-use datafusion::physical_plan::{ExecutionPlan, displayable};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DfStatement;
@@ -28,8 +27,8 @@ use crate::barrier::{GovernedQueryPlanner, count_barrier_execs};
 use crate::catalog::Inner;
 use crate::check::verify;
 use crate::error::{Error, Result};
-use crate::planned::Planned;
 pub use crate::planned::PlannedQuery;
+use crate::planned::{Planned, explain_schema, plan_constants, remote_calls_planned};
 use crate::policy::{self, Caller as PolicyCaller};
 use crate::redact::{literal_digest, redact_sql};
 pub use crate::stream::QueryStream;
@@ -540,62 +539,10 @@ pub(crate) fn refused(inner: &Inner, mut event: Event, error: Error, started: In
     }
 }
 
-/// The sub-queries a federated plan sends, as the audit lists them before they run.
-fn remote_calls_planned(plan: &LogicalPlan) -> Vec<crate::audit::RemoteCall> {
-    use datafusion::common::tree_node::TreeNodeRecursion;
-    let mut calls = Vec::new();
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::Extension(e) = node
-            && let Some(query) = crate::remote::RemoteQuery::of(e.node.as_ref())
-        {
-            calls.push(crate::audit::RemoteCall {
-                node: query
-                    .calls
-                    .inner
-                    .spec
-                    .sources
-                    .get(&query.source_name)
-                    .and_then(|s| s.node.clone())
-                    .unwrap_or_default(),
-                correlation_id: query.calls.correlation_id.clone(),
-                sql_sha256: crate::node::sql_sha256(&query.sql),
-                rows: None,
-            });
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    calls
-}
-
-pub(crate) fn event_remote_calls_empty(plan: &LogicalPlan) -> bool {
-    remote_calls_planned(plan).is_empty()
-}
-
 fn too_many_values() -> Error {
     Error::Query(format!(
         "a query may name at most {MAX_LITERALS} distinct values (each is traced in the audit); split it"
     ))
-}
-
-/// The constants of an optimized plan, as text: the caller's (folded, and wherever the optimizer
-/// moved them, also into a scan below a barrier) and the policy's own (harmless extra digests).
-fn plan_constants(plan: &LogicalPlan) -> Vec<String> {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    let mut constants = Vec::new();
-    let _ = plan.apply_with_subqueries(|node| {
-        node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                if let datafusion::logical_expr::Expr::Literal(value, _) = e
-                    && !value.is_null()
-                {
-                    constants.push(value.to_string());
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
-        })?;
-        Ok(TreeNodeRecursion::Continue)
-    });
-    constants
 }
 
 /// Runs `planning` on a stack of its own, turning a panic into an error that says nothing of the panic (whose text can
@@ -662,58 +609,6 @@ pub struct Described {
 /// `$3` → 3.
 fn placeholder_position(id: &str) -> Option<usize> {
     id.strip_prefix('$')?.parse().ok()
-}
-
-pub(crate) fn explain_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("plan_type", DataType::Utf8, true),
-        Field::new("plan", DataType::Utf8, true),
-    ]))
-}
-
-/// The EXPLAIN result: the governed logical plan and the physical plan.
-pub(crate) fn explain_stream(planned: &Planned) -> Result<SendableRecordBatchStream> {
-    let schema = explain_schema();
-    let kinds: ArrayRef = Arc::new(StringArray::from(vec!["logical_plan", "physical_plan"]));
-    let plans: ArrayRef = Arc::new(StringArray::from(vec![
-        planned.logical.display_indent().to_string(),
-        without_files(&displayable(planned.plan.as_ref()).indent(false).to_string()),
-    ]));
-    let batch =
-        RecordBatch::try_new(Arc::clone(&schema), vec![kinds, plans]).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Box::pin(
-        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)])),
-    ))
-}
-
-/// A physical plan's text without the files it reads: their paths and byte ranges tell where the
-/// node keeps its data and how big the hidden part of a table is (`file_groups={…}` is replaced).
-fn without_files(plan: &str) -> String {
-    const MARK: &str = "file_groups={";
-    let mut out = String::with_capacity(plan.len());
-    let mut rest = plan;
-    while let Some(start) = rest.find(MARK) {
-        out.push_str(&rest[..start]);
-        out.push_str("file_groups=<hidden>");
-        let mut depth = 0usize;
-        let mut end = rest.len();
-        for (i, c) in rest[start + MARK.len() - 1..].char_indices() {
-            match c {
-                '{' | '[' => depth += 1,
-                '}' | ']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = start + MARK.len() - 1 + i + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 pub(crate) fn elapsed_ms(started: Instant) -> u64 {
