@@ -290,36 +290,23 @@ async fn main() {
         let started = std::time::Instant::now();
         let info = client.execute(lookup(id), None).await.unwrap();
         let ticket = info.endpoint[0].ticket.clone().unwrap();
-        let rows: usize = client
-            .do_get(ticket)
-            .await
-            .unwrap()
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap()
-            .iter()
-            .map(RecordBatch::num_rows)
-            .sum();
+        let rows = lienthong_benches::rows(
+            &client
+                .do_get(ticket)
+                .await
+                .unwrap()
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap(),
+        );
         assert_eq!(rows, 1);
         over_flight.push(started.elapsed());
         let started = std::time::Instant::now();
-        let rows: usize = session
-            .sql(&lookup(id))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap()
-            .iter()
-            .map(RecordBatch::num_rows)
-            .sum();
+        let rows = lienthong_benches::rows(&session.sql(&lookup(id)).await.unwrap().collect().await.unwrap());
         assert_eq!(rows, 1);
         in_process.push(started.elapsed());
     }
-    let p = |times: &mut Vec<std::time::Duration>, q: f64| {
-        times.sort();
-        times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3
-    };
+    let p = lienthong_benches::percentile_ms;
     let (f50, f95, l50, l95) = (
         p(&mut over_flight, 0.5),
         p(&mut over_flight, 0.95),

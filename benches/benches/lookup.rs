@@ -8,7 +8,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lienthong::mask::PseudonymSecret;
 use lienthong::{Catalog, OpenOptions};
@@ -25,12 +25,6 @@ fn open(file: &std::path::Path, audit: &std::path::Path) -> Catalog {
         },
     )
     .unwrap()
-}
-
-fn percentile(times: &mut [Duration], p: f64) -> f64 {
-    times.sort();
-    let index = ((times.len() - 1) as f64 * p).round() as usize;
-    times[index].as_secs_f64() * 1e3
 }
 
 #[tokio::main]
@@ -71,16 +65,7 @@ async fn main() {
         );
         async move {
             let started = Instant::now();
-            let rows: usize = session
-                .sql(&sql)
-                .await
-                .unwrap()
-                .collect()
-                .await
-                .unwrap()
-                .iter()
-                .map(|b| b.num_rows())
-                .sum();
+            let rows = lienthong_benches::rows(&session.sql(&sql).await.unwrap().collect().await.unwrap());
             assert_eq!(rows, 1);
             started.elapsed()
         }
@@ -94,9 +79,18 @@ async fn main() {
         l.push(ask(&lookup, id).await);
         q.push(ask(&quota, id).await);
     }
-    let (p50p, p95p) = (percentile(&mut p, 0.5), percentile(&mut p, 0.95));
-    let (p50l, p95l) = (percentile(&mut l, 0.5), percentile(&mut l, 0.95));
-    let (p50q, p95q) = (percentile(&mut q, 0.5), percentile(&mut q, 0.95));
+    let (p50p, p95p) = (
+        lienthong_benches::percentile_ms(&mut p, 0.5),
+        lienthong_benches::percentile_ms(&mut p, 0.95),
+    );
+    let (p50l, p95l) = (
+        lienthong_benches::percentile_ms(&mut l, 0.5),
+        lienthong_benches::percentile_ms(&mut l, 0.95),
+    );
+    let (p50q, p95q) = (
+        lienthong_benches::percentile_ms(&mut q, 0.5),
+        lienthong_benches::percentile_ms(&mut q, 0.95),
+    );
     println!(
         "point lookups by citizen ID as the business registrar, {citizens} citizens, {} lookups interleaved",
         ids.len()

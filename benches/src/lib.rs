@@ -66,3 +66,15 @@ pub async fn spread_citizen_ids(session: &lienthong::Session, n: usize) -> Vec<S
     let step = (all.len() / n.max(1)).max(1);
     all.into_iter().step_by(step).take(n).collect()
 }
+
+/// The `p` quantile (0 to 1) of `times`, in milliseconds (sorts them).
+pub fn percentile_ms(times: &mut [Duration], p: f64) -> f64 {
+    times.sort();
+    let index = ((times.len().saturating_sub(1)) as f64 * p).round() as usize;
+    times.get(index).map_or(0.0, |t| t.as_secs_f64() * 1e3)
+}
+
+/// Rows in `batches`.
+pub fn rows(batches: &[lienthong::datafusion::arrow::array::RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}

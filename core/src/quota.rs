@@ -39,6 +39,11 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
+    /// Whether the quota limits looked-up keys.
+    pub(crate) fn counts_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
     fn counts(&self, table: &str) -> bool {
         self.tables.is_empty() || self.tables.iter().any(|t| t == table)
     }

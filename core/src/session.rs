@@ -469,7 +469,12 @@ impl Session {
             plan.with_param_values(params.to_vec())
                 .map_err(Error::from_datafusion)?
         };
-        let keys = crate::lookup::named_keys(&plan)?;
+        // The keys a query names count only against keys quotas: not collected without one.
+        let keys = if self.quotas.iter().any(crate::quota::Applied::counts_keys) {
+            crate::lookup::named_keys(&plan)?
+        } else {
+            Vec::new()
+        };
         let optimized = state.optimize(&plan).map_err(Error::from_datafusion)?;
         let verified = verify(&optimized)?;
         let known = crate::remote::Known {
