@@ -3,7 +3,12 @@
 //! Every query leaves a `query` record written (and synced to disk) before any result leaves the
 //! engine: accepted, denied or failed, with who, why, what was read and under which policies. An
 //! accepted query is followed by a `completion` record with the rows returned, the duration and
-//! how it ended. Record `n` holds `prev` (the hash of record `n - 1`) and `hash` (SHA-256 of `prev`
+//! how it ended: written at once, and on disk with the next synced record (or when the log is
+//! dropped), since no result waits for it.
+//!
+//! Syncs are shared (group commit): a record is written under the log's lock, then whoever syncs
+//! first makes every record written so far durable, so concurrent queries wait for one `fsync`
+//! between them instead of one each. Record `n` holds `prev` (the hash of record `n - 1`) and `hash` (SHA-256 of `prev`
 //! and the record's own fields), so an edited, inserted, reordered or deleted line breaks the
 //! chain. A small `.head` file next to the log holds the last sequence number and hash: a log cut
 //! short, even one that was then continued, no longer ends where the head says, and the engine
@@ -12,7 +17,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -133,7 +139,8 @@ pub struct RemoteCall {
 
 #[derive(Debug)]
 struct Tail {
-    file: File,
+    /// Shared with the syncs, which run outside the lock on the tail.
+    file: Arc<File>,
     seq: u64,
     hash: String,
     /// Length of the log, in bytes, after this process's last look.
@@ -145,6 +152,11 @@ struct Tail {
 pub struct AuditLog {
     path: PathBuf,
     tail: Mutex<Option<Tail>>,
+    /// The last sequence number known to be on disk (taken while syncing, so that one sync at a
+    /// time runs and those waiting behind it find their record already covered).
+    synced: Mutex<u64>,
+    /// Syncs made by this process.
+    syncs: AtomicU64,
 }
 
 impl AuditLog {
@@ -153,6 +165,8 @@ impl AuditLog {
         Self {
             path: path.into(),
             tail: Mutex::new(None),
+            synced: Mutex::new(0),
+            syncs: AtomicU64::new(0),
         }
     }
 
@@ -161,17 +175,83 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one event and syncs it to disk. An error here must stop the query.
+    /// Appends one event and syncs it to disk (with every record written before it). An error
+    /// here must stop the query.
     ///
     /// Several processes may share one log (a server and `lienthong query`, say): each append
     /// holds an exclusive lock on the file and first catches up with what the others wrote. An
     /// append that cannot finish (a full disk, a read-only directory) is rolled back, so the log
     /// stays verifiable and the next append, once the fault is gone, succeeds.
     pub fn append(&self, event: &Event) -> Result<()> {
-        let fail = |message: String| Error::Audit {
+        let seq = self.write(event)?;
+        self.sync_through(seq)
+    }
+
+    /// Appends one event without waiting for the disk: it is synced with the next [`append`]
+    /// (by any query, or any process sharing the log), or when the log is dropped. For records
+    /// that nothing waits for (completions); what a crash of the machine (not of the process)
+    /// can lose is then the completions written since the last sync, never a query record.
+    ///
+    /// [`append`]: AuditLog::append
+    pub fn append_unsynced(&self, event: &Event) -> Result<()> {
+        self.write(event).map(|_| ())
+    }
+
+    /// Makes every record written so far durable.
+    pub fn sync(&self) -> Result<()> {
+        let seq = self
+            .tail
+            .lock()
+            .ok()
+            .and_then(|t| t.as_ref().map(|t| t.seq))
+            .unwrap_or(0);
+        self.sync_through(seq)
+    }
+
+    /// How many times this process has synced the log: a monitoring figure, below the number of
+    /// records written since completions and concurrent queries share syncs.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+
+    fn fail(&self, message: String) -> Error {
+        Error::Audit {
             path: self.path.clone(),
             message,
+        }
+    }
+
+    /// Syncs the log unless record `seq` is already on disk. One sync runs at a time; it covers
+    /// every record written when it starts, so those queued behind it usually need none.
+    fn sync_through(&self, seq: u64) -> Result<()> {
+        let mut synced = self.synced.lock().map_err(|_| self.fail("poisoned lock".into()))?;
+        if *synced >= seq {
+            return Ok(());
+        }
+        let Some((written, file)) = self
+            .tail
+            .lock()
+            .map_err(|_| self.fail("poisoned lock".into()))?
+            .as_ref()
+            .map(|t| (t.seq, Arc::clone(&t.file)))
+        else {
+            return Err(self.fail("the log was closed before the record was synced".into()));
         };
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(error) = file.sync_data() {
+            // What is on disk is unknown now: the log is opened (and verified) again next time.
+            if let Ok(mut tail) = self.tail.lock() {
+                *tail = None;
+            }
+            return Err(self.fail(format!("cannot sync the log: {error}")));
+        }
+        *synced = written.max(seq);
+        Ok(())
+    }
+
+    /// Writes one record (not synced) and gives its sequence number.
+    fn write(&self, event: &Event) -> Result<u64> {
+        let fail = |message: String| self.fail(message);
         let mut guard = self.tail.lock().map_err(|_| fail("poisoned lock".into()))?;
         if guard.is_none() {
             *guard = Some(self.open_tail().map_err(fail)?);
@@ -183,12 +263,13 @@ impl AuditLog {
             .lock()
             .map_err(|e| fail(format!("cannot lock the log: {e}")))?;
         let appended = self.append_locked(tail, event);
+        let seq = tail.seq;
         let _ = tail.file.unlock();
         if appended.is_err() && tail.len != tail.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX) {
             // Neither finished nor rolled back: open (and verify) the log again next time.
             *guard = None;
         }
-        appended.map_err(fail)
+        appended.map(|()| seq).map_err(fail)
     }
 
     /// The append itself, under the file lock.
@@ -204,10 +285,8 @@ impl AuditLog {
         let hash = record["hash"].as_str().unwrap_or_default().to_owned();
         let mut line = serde_json::to_string(&record).map_err(|e| e.to_string())?;
         line.push('\n');
-        let written = tail
-            .file
+        let written = (&*tail.file)
             .write_all(line.as_bytes())
-            .and_then(|()| tail.file.sync_data())
             .and_then(|()| write_head(&self.path, seq, &hash));
         if let Err(error) = written {
             // Roll back to where the head still points (and make sure it still does).
@@ -252,7 +331,20 @@ impl AuditLog {
         })();
         let _ = file.unlock();
         let (seq, hash, len) = opened?;
-        Ok(Tail { file, seq, hash, len })
+        Ok(Tail {
+            file: Arc::new(file),
+            seq,
+            hash,
+            len,
+        })
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if let Ok(Some(tail)) = self.tail.get_mut() {
+            let _ = tail.file.sync_data();
+        }
     }
 }
 
@@ -446,4 +538,45 @@ pub fn verify(path: &Path) -> Result<VerifyReport, Broken> {
         records: count,
         last_hash: prev,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str) -> Event {
+        Event {
+            kind: kind.into(),
+            query_id: "q".into(),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn records_written_while_a_sync_runs_share_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+        log.append(&event("query")).unwrap();
+        assert_eq!(log.syncs(), 1);
+        // A completion waits for no sync: the next query record's sync covers it.
+        log.append_unsynced(&event("completion")).unwrap();
+        assert_eq!(log.syncs(), 1);
+        // A sync is under way (its lock held) while two queries write their records.
+        let running = log.synced.lock().unwrap();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || log.append(&event("query")))
+            })
+            .collect();
+        while log.tail.lock().unwrap().as_ref().map(|t| t.seq) != Some(4) {
+            std::thread::yield_now();
+        }
+        drop(running);
+        for thread in waiting {
+            thread.join().unwrap().unwrap();
+        }
+        assert_eq!(log.syncs(), 2, "one sync for both records");
+        assert_eq!(verify(log.path()).unwrap().records, 4);
+    }
 }

@@ -193,7 +193,7 @@ impl QueryStream {
         }
         self.event.duration_ms = Some(elapsed_ms(self.started));
         self.event.time = now_rfc3339();
-        self.audit.audit.append(&self.event)
+        self.audit.audit.append_unsynced(&self.event)
     }
 
     fn fail(&mut self, error: Error) -> Poll<Option<Result<RecordBatch>>> {
