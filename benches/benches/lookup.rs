@@ -101,4 +101,47 @@ async fn main() {
     println!("{:<24} {:>8.2}ms {:>8.2}ms", "lookup-only + quota", p50q, p95q);
     println!("ratio (lookup / plain)   {:>10.3} {:>10.3}", p50l / p50p, p95l / p95p);
     println!("ratio (quota / plain)    {:>10.3} {:>10.3}", p50q / p50p, p95q / p95p);
+
+    // Where a lookup's time goes (plain grant): planning and governing, then running (the synced
+    // audit record, the scan, the completion record); and the same question asked of plain
+    // DataFusion over the same file, as the floor.
+    let raw = lienthong::datafusion::prelude::SessionContext::new();
+    raw.register_parquet(
+        "citizens",
+        dir.path().join("population/citizens.parquet").to_str().unwrap(),
+        lienthong::datafusion::prelude::ParquetReadOptions::default(),
+    )
+    .await
+    .unwrap();
+    let (mut planning, mut running, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    let session = plain.session(who.0, who.1).unwrap();
+    for id in &ids {
+        let sql = "SELECT citizen_id, permanent_ward_code, date_of_birth = DATE '1980-01-01' AS born_1980";
+        let governed = format!("{sql} FROM population.citizens WHERE citizen_id = '{id}'");
+        let started = Instant::now();
+        let planned = session.plan(&governed, &[]).await.unwrap();
+        planning.push(started.elapsed());
+        let started = Instant::now();
+        let rows = lienthong_benches::rows(&planned.run().unwrap().collect().await.unwrap());
+        running.push(started.elapsed());
+        assert_eq!(rows, 1);
+        let started = Instant::now();
+        let rows = lienthong_benches::rows(
+            &raw.sql(&format!("{sql} FROM citizens WHERE citizen_id = '{id}'"))
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap(),
+        );
+        floor.push(started.elapsed());
+        assert_eq!(rows, 1);
+    }
+    let p50 = |times: &mut Vec<std::time::Duration>| lienthong_benches::percentile_ms(times, 0.5);
+    println!(
+        "plain grant, one session: plan and govern {:.2}ms + run {:.2}ms (p50); plain DataFusion {:.2}ms (p50)",
+        p50(&mut planning),
+        p50(&mut running),
+        p50(&mut floor)
+    );
 }

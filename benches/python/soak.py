@@ -76,7 +76,7 @@ def main() -> int:
     args = parser.parse_args()
     binary = Path(args.binary)
     if not binary.exists():
-        sys.exit(f"{binary} is missing: cargo build --release -p lienthong-server (or pass --binary)")
+        sys.exit(f"{binary} is missing: cargo build --release --bin lienthong (or pass --binary)")
 
     work = Path(tempfile.mkdtemp(prefix="lienthong-soak-"))
     data = work / "data"

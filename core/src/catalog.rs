@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use lienthong_spec::PUBLIC_PRINCIPAL;
 
 use crate::audit::{AuditLog, Event, Outcome};
@@ -64,6 +65,11 @@ pub(crate) struct Inner {
     pub transport: Option<Arc<dyn crate::remote::Transport>>,
     /// The counters of volume quotas, next to the audit log (kept across reloads).
     pub quotas: Arc<crate::quota::QuotaBook>,
+    /// What every session's queries run on: the sources' object stores and the caches of file
+    /// metadata (Parquet footers and page indexes, checked against each file's size and time)
+    /// and statistics, shared so that a query does not read them again. Sessions add their
+    /// own memory pool.
+    pub runtime: Arc<RuntimeEnv>,
 }
 
 /// What a reloaded catalog keeps of the one it replaces.
@@ -194,9 +200,18 @@ impl Catalog {
             None => None,
         };
         let spec = Arc::new(file.catalog);
+        let sources = Sources::new(Arc::clone(&spec), base_dir);
+        let runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(sources.object_stores())
+            // Listings are not cached: a file added to a table's directory is read by the next
+            // query.
+            .with_object_list_cache_limit(0)
+            .build_arc()
+            .map_err(Error::from_datafusion)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                sources: Sources::new(Arc::clone(&spec), base_dir),
+                sources,
+                runtime,
                 spec,
                 path: file.path,
                 audit: kept.audit,

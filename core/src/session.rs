@@ -133,7 +133,7 @@ impl Session {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(&spec.node.name, NO_DEFAULT_SCHEMA);
-        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(inner.sources.object_stores());
+        let mut runtime = RuntimeEnvBuilder::from_runtime_env(&inner.runtime);
         if let Some(bytes) = inner.limits.memory_bytes {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
         }

@@ -590,7 +590,7 @@ fn every_command_the_readme_shows_runs_as_written() {
                     "lienthong() {{ if [ \"$1\" = demo ]; then LIENTHONG_CHECK_ARGS=1 \"$BIN\" \"$@\"; \
                      else \"$BIN\" \"$@\" > /dev/null 2>&1; fi; echo \"$? $1\" >> \"$LOG\"; }}\n{}",
                     block
-                        .replace("cargo run --release --bin lienthong --", "lienthong")
+                        .replace("cargo run --bin lienthong --", "lienthong")
                         .replace("demo-data/", &format!("{data}/"))
                 );
                 let status = Command::new("bash")
