@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import adbc_driver_flightsql.dbapi as flightsql
 
-from soak import ROOT, rss_kib
+from soak import ROOT, serve, status_kib
 
 # (label, principal, purpose, query): the governed bench's queries, as their principals.
 QUERIES = [
@@ -38,18 +35,11 @@ QUERIES = [
     ("land planning (pseudonyms)", "land-officer", "land-management",
      "SELECT p.ward_code, count(*) AS n, count(DISTINCT r.holder_citizen_id) AS holders FROM land.parcels p "
      "JOIN land.rights r ON r.parcel_id = p.parcel_id GROUP BY p.ward_code"),
-    ("owner: every citizen joined to their rights (3-way join, no filter)", "population-owner", "data-stewardship",
+    ("owner: every citizen with their household's members (3-way join, no filter)", "population-owner", "data-stewardship",
      "SELECT count(*) AS n, count(DISTINCT c.current_ward_code) AS wards FROM population.citizens c "
      "JOIN population.households h ON h.household_id = c.household_id "
      "JOIN population.citizens m ON m.household_id = h.household_id"),
 ]
-
-
-def peak_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 def citizens(data: Path) -> int:
@@ -72,21 +62,9 @@ def main() -> int:
         subprocess.run([str(binary), "--quiet", "generate", "--out", str(data), "--citizens", str(args.citizens)],
                        check=True)
     secrets = json.loads((data / "demo-credentials.json").read_text())
-    server = subprocess.Popen(
-        [str(binary), "serve", "--catalog", str(data / "catalog.yaml"), "--addr", "127.0.0.1:0",
-         "--query-memory-mib", str(args.memory_mib)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "LIENTHONG_PSEUDONYM_KEY": "memory bench secret, not a real one"})
-    assert server.stdout is not None
-    uri = None
-    while uri is None:
-        line = server.stdout.readline()
-        if not line:
-            sys.exit("lienthong serve did not start")
-        if m := re.search(r"on (grpc://\S+)", line):
-            uri = m.group(1)
-    threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
-    idle = rss_kib(server.pid)
+    server, uri = serve(binary, data / "catalog.yaml", "--query-memory-mib", str(args.memory_mib),
+                        key="memory bench secret, not a real one")
+    idle = status_kib(server.pid)
     print(f"lienthong serve, {citizens(data):,} citizens, {args.memory_mib} MiB per query; "
           f"resident after start: {idle / 1024:.0f} MiB")
     print("| query | rows | seconds | server peak RSS |\n|---|---|---|---|")
@@ -107,7 +85,7 @@ def main() -> int:
                     failed = True
                     continue
                 seconds = time.perf_counter() - started
-            print(f"| {label} | {rows:,} | {seconds:.2f} | {peak_kib(server.pid) / 1024:.0f} MiB |")
+            print(f"| {label} | {rows:,} | {seconds:.2f} | {status_kib(server.pid, 'VmHWM') / 1024:.0f} MiB |")
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -55,11 +55,32 @@ WORKLOAD = [
 ]
 
 
-def rss_kib(pid: int) -> int:
+def status_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of process `pid` from /proc (`VmRSS`: resident now, `VmHWM`: peak), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid: int) -> int:
+    return status_kib(pid)
+
+
+def serve(binary: Path, catalog: Path, *args: str, key: str) -> tuple[subprocess.Popen, str]:
+    """`lienthong serve` on a free loopback port with `args`; the process and its grpc:// URI."""
+    env = {**os.environ, "LIENTHONG_PSEUDONYM_KEY": key}
+    server = subprocess.Popen(
+        [str(binary), "serve", "--catalog", str(catalog), "--addr", "127.0.0.1:0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    assert server.stdout is not None
+    while True:
+        line = server.stdout.readline()
+        if not line:
+            sys.exit("lienthong serve did not start")
+        if m := re.search(r"on (grpc://\S+)", line):
+            threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
+            return server, m.group(1)
 
 
 def fds(pid: int) -> int:
@@ -83,21 +104,9 @@ def main() -> int:
     subprocess.run([str(binary), "--quiet", "generate", "--out", str(data), "--citizens", str(args.citizens)],
                    check=True)
     secrets = json.loads((data / "demo-credentials.json").read_text())
-    env = {**os.environ, "LIENTHONG_PSEUDONYM_KEY": "soak test secret, not a real one"}
     # Every client is one of a few principals: the per-principal rate limit is not what is measured.
-    server = subprocess.Popen(
-        [str(binary), "serve", "--catalog", str(data / "catalog.yaml"), "--addr", "127.0.0.1:0",
-         "--rate-limit", "10000000", "--public-rate-limit", "10000000"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    uri = None
-    assert server.stdout is not None
-    while uri is None:
-        line = server.stdout.readline()
-        if not line:
-            sys.exit("lienthong serve did not start")
-        if m := re.search(r"on (grpc://\S+)", line):
-            uri = m.group(1)
-    threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
+    server, uri = serve(binary, data / "catalog.yaml", "--rate-limit", "10000000", "--public-rate-limit", "10000000",
+                        key="soak test secret, not a real one")
 
     deadline = time.monotonic() + args.minutes * 60
     lock = threading.Lock()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import datafusion
 import duckdb
+import pyarrow.parquet as pq
 
 import lienthong
 
@@ -141,7 +142,8 @@ def main() -> None:
             if len(set(counts.values())) != 1:
                 sys.exit(f"{name}: the answers differ in size: {counts}")
     print(f"lienthong {lienthong.__version__}, DuckDB {duckdb.__version__}, datafusion-python {datafusion.__version__}")
-    print(f"{args.citizens:,} citizens, median of {args.rounds} interleaved rounds")
+    people = pq.ParquetFile(data / "population" / "citizens.parquet").metadata.num_rows
+    print(f"{people:,} citizens, median of {args.rounds} interleaved rounds")
     print(f"{'query':<40} {'lienthong':>11} {'DuckDB':>11} {'DataFusion':>11} {'/DuckDB':>8} {'/DataFusion':>12}")
     ratios = []
     for name, *_ in WORKLOAD:
