@@ -235,7 +235,11 @@ impl Sources {
             // Text formats carry no types: the catalog says what they are.
             config.with_schema(catalog_schema(&definition.columns))
         };
-        let provider = ListingTable::try_new(config).map_err(|e| e.to_string())?;
+        // File statistics (for join order and pruning) computed once per file and kept while the
+        // file's size and modification time stay the same, not inferred again at every query.
+        let provider = ListingTable::try_new(config)
+            .map_err(|e| e.to_string())?
+            .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache());
         let schema = provider.schema();
         if let Some(missing) = definition
             .columns
