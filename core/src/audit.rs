@@ -197,17 +197,6 @@ impl AuditLog {
         self.write(event).map(|_| ())
     }
 
-    /// Makes every record written so far durable.
-    pub fn sync(&self) -> Result<()> {
-        let seq = self
-            .tail
-            .lock()
-            .ok()
-            .and_then(|t| t.as_ref().map(|t| t.seq))
-            .unwrap_or(0);
-        self.sync_through(seq)
-    }
-
     /// How many times this process has synced the log: a monitoring figure, below the number of
     /// records written since completions and concurrent queries share syncs.
     pub fn syncs(&self) -> u64 {
