@@ -430,21 +430,21 @@ pub(crate) fn bounded(text: &str, max: usize) -> String {
     )
 }
 
-/// Records where the log ends: a new file renamed over the old one, or, where the directory does
-/// not take new files (read-only, full), the old file rewritten in place (one small write).
+/// Records where the log ends: the head file (created if missing) rewritten in place, one small
+/// write at its start, cut to length when the line got shorter (after a rollback). Opened by path
+/// at every record: a head that was replaced or cannot be written fails the append.
 fn write_head(log: &Path, seq: u64, hash: &str) -> std::io::Result<()> {
-    let head = head_path(log);
-    let tmp = head.with_extension("head.tmp");
     let text = format!("{seq} {hash}\n");
-    let renamed = std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &head));
-    if renamed.is_ok() {
-        return Ok(());
-    }
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = OpenOptions::new().write(true).truncate(false).open(&head)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(head_path(log))?;
     file.write_all(text.as_bytes())?;
-    file.set_len(text.len() as u64)?;
-    file.sync_data()
+    if file.metadata()?.len() > text.len() as u64 {
+        file.set_len(text.len() as u64)?;
+    }
+    Ok(())
 }
 
 /// What [`verify`] found in an intact log.

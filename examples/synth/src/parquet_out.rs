@@ -1,5 +1,5 @@
 //! Writing tables as Parquet files that prune well: sorted by their key (the callers' job), small
-//! row groups, page-level statistics and page indexes, Snappy, and a fixed `created_by` so the same
+//! row groups, page-level statistics and page indexes, small dictionaries, Snappy, and a fixed `created_by` so the same
 //! data always gives the same bytes.
 
 use std::fs::File;
@@ -18,6 +18,10 @@ use crate::{Error, Progress};
 pub(crate) const ROW_GROUP: usize = 64 * 1024;
 /// Rows per data page: small pages make point lookups read little.
 const PAGE_ROWS: usize = 8 * 1024;
+/// Largest dictionary page, in bytes. Codes (wards, provinces, kinds) fit whole; a column of
+/// distinct values (IDs, names, phones) falls back to plain pages soon, so that a point lookup
+/// does not decompress and decode a dictionary of the whole row group to read one row.
+const DICTIONARY_BYTES: usize = 64 * 1024;
 
 /// A column of an output schema: name, type, nullable.
 pub(crate) type ColumnSpec = (&'static str, DataType, bool);
@@ -43,6 +47,7 @@ fn properties() -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_dictionary_page_size_limit(DICTIONARY_BYTES)
         .set_write_batch_size(PAGE_ROWS)
         .set_created_by(format!("lienthong-synth {}", env!("CARGO_PKG_VERSION")))
         .build()
