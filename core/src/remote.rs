@@ -28,7 +28,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use lienthong_spec::{AttributeValue, Source};
 
 pub(crate) use exec::{RemotePlanner, RemoteQuery, absorbed_barriers};
-pub(crate) use federate::{Known, federate};
+pub(crate) use federate::federate;
 
 use crate::audit::RemoteCall;
 use crate::catalog::Inner;

@@ -339,7 +339,7 @@ impl Session {
     pub async fn describe(&self, sql: &str) -> Result<Described> {
         let started = Instant::now();
         let outcome = caught(async {
-            let (plan, explain) = self.logical_plan(sql).await?;
+            let (plan, explain) = self.logical_plan(&self.ctx.state(), sql).await?;
             let schema = if explain {
                 explain_schema()
             } else {
@@ -399,9 +399,8 @@ impl Session {
     }
 
     /// Parses, refuses what is not a read, and plans over the caller's governed tables.
-    async fn logical_plan(&self, sql: &str) -> Result<(LogicalPlan, bool)> {
+    async fn logical_plan(&self, state: &SessionState, sql: &str) -> Result<(LogicalPlan, bool)> {
         unsupported::refuse_text(sql)?;
-        let state = self.ctx.state();
         let statement = state
             .sql_to_statement(sql, &state.config().options().sql_parser.dialect)
             .map_err(Error::from_datafusion)?;
@@ -454,7 +453,7 @@ impl Session {
         calls: &Arc<crate::remote::Calls>,
     ) -> Result<(Planned, bool)> {
         let state = self.ctx.state();
-        let (plan, explain) = self.logical_plan(sql).await?;
+        let (plan, explain) = self.logical_plan(&state, sql).await?;
         let placeholders = plan.get_parameter_names().map_err(Error::from_datafusion)?;
         if placeholders.len() != params.len() {
             return Err(Error::Query(format!(
@@ -477,15 +476,7 @@ impl Session {
         };
         let optimized = state.optimize(&plan).map_err(Error::from_datafusion)?;
         let verified = verify(&optimized)?;
-        let known = crate::remote::Known {
-            functions: state
-                .scalar_functions()
-                .keys()
-                .chain(state.aggregate_functions().keys())
-                .cloned()
-                .collect(),
-        };
-        let optimized = crate::remote::federate(optimized, calls, &known)?;
+        let optimized = crate::remote::federate(optimized, calls, &state)?;
         let physical = physical_plan(&state, &optimized).await?;
         if count_barrier_execs(&physical) != verified.barriers.len() {
             return Err(Error::Internal("the physical plan lost a policy barrier".into()));

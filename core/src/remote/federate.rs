@@ -13,6 +13,7 @@ use std::sync::Arc;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, NullEquality, Result as DfResult};
 use datafusion::datasource::source_as_provider;
+use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Distinct, Expr, Extension, JoinType, LogicalPlan, LogicalPlanBuilder, SubqueryAlias};
 use datafusion::sql::unparser::plan_to_sql;
 
@@ -22,13 +23,34 @@ use crate::barrier::{Policy, PolicyBarrier};
 use crate::error::{Error, Result};
 
 /// Functions every lienthong node has (the engine's own): only these are sent.
-pub(crate) struct Known {
+struct Known {
     pub functions: HashSet<String>,
 }
 
+impl Known {
+    /// The functions of `state` (the engine's own: sessions register none of their own).
+    fn of(state: &SessionState) -> Self {
+        Self {
+            functions: state
+                .scalar_functions()
+                .keys()
+                .chain(state.aggregate_functions().keys())
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 /// `plan` with every remote sub-plan replaced by a sub-query; unchanged when it reads no table of
-/// another node.
-pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> Result<LogicalPlan> {
+/// another node. `state` is the session's, for the functions it knows.
+pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, state: &SessionState) -> Result<LogicalPlan> {
+    if !reads_remote(&plan) {
+        return Ok(plan);
+    }
+    federate_known(plan, calls, &Known::of(state))
+}
+
+fn federate_known(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> Result<LogicalPlan> {
     if !reads_remote(&plan) {
         return Ok(plan);
     }
@@ -183,7 +205,7 @@ fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> DfResult<(Lo
     // Subqueries in expressions are federated on their own.
     let plan = plan
         .map_subqueries(|sub| {
-            federate(sub, calls, known)
+            federate_known(sub, calls, known)
                 .map(Transformed::yes)
                 .map_err(|e| DataFusionError::Plan(e.to_string()))
         })?
