@@ -2,7 +2,7 @@
 //! (parse, refuse what is not a read, plan over governed tables, enforce aggregate-only, optimize,
 //! check that the policy survived, audit, run within limits).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use datafusion::arrow::array::StringArray;
@@ -38,6 +38,11 @@ use crate::visible::{Accesses, Caller, VisibleCatalog};
 /// The schema name unqualified table names would resolve to; it never exists, so unqualified
 /// names are not guessed.
 const NO_DEFAULT_SCHEMA: &str = "__no_default_schema__";
+
+/// What binds the row filters of grants (SQL text into expressions) for every session: the
+/// engine's functions, no tables, never executed; built once, read only.
+static BINDER: LazyLock<Arc<SessionState>> =
+    LazyLock::new(|| Arc::new(SessionStateBuilder::new().with_default_features().build()));
 
 /// A principal acting for a purpose. Create with [`crate::Catalog::session`].
 pub struct Session {
@@ -168,7 +173,7 @@ impl Session {
         state = state.with_optimizer_rules(rules);
         let state = state.build();
         let ctx = SessionContext::new_with_state(state);
-        let binder = Arc::new(SessionStateBuilder::new().with_default_features().build());
+        let binder = Arc::clone(&BINDER);
         let visible = VisibleCatalog::new(
             Arc::clone(&inner),
             Arc::new(Caller {
