@@ -103,7 +103,7 @@ async fn main() {
     // The same catalog with the land officer's pseudonym mask taken off: what pseudonyms cost,
     // governed against governed.
     let unmasked = {
-        let mut spec = lienthong::spec::load(&dir.path().join(CATALOG_FILE)).unwrap().catalog;
+        let mut spec = lienthong::spec::load(dir.path().join(CATALOG_FILE)).unwrap().catalog;
         spec.grants.get_mut("land-officer-rights").unwrap().masks.clear();
         let path = dir.path().join("unmasked.yaml");
         std::fs::write(&path, lienthong::spec::to_yaml(&spec, &[])).unwrap();
