@@ -183,11 +183,16 @@ async fn the_s3_server_gone_between_planning_and_reading_fails_the_query_naming_
 /// Demo data of the test's own (its files are changed; the shared demo directory is being
 /// written by other tests, so it is generated afresh rather than copied).
 fn demo_copy() -> PathBuf {
+    demo_with_seed(lienthong_synth::DEFAULT_SEED)
+}
+
+/// Demo data of the test's own, from `seed` (another seed: the same tables, other people).
+fn demo_with_seed(seed: u64) -> PathBuf {
     let dir = tempfile::tempdir().unwrap().keep();
     let config = lienthong_synth::Config {
         out: dir.clone(),
         citizens: crate::common::CITIZENS,
-        seed: lienthong_synth::DEFAULT_SEED,
+        seed,
     };
     lienthong_synth::generate(&config, &lienthong_synth::NoProgress).unwrap();
     dir
@@ -229,6 +234,40 @@ async fn a_parquet_file_truncated_or_replaced_under_a_running_node_fails_its_que
     let failed = outcomes(&audit).iter().filter(|(_, o)| o == "failed").count();
     assert!(failed >= 2, "{:?}", outcomes(&audit));
     lienthong::audit::verify(&audit).unwrap();
+}
+
+/// A table's file rewritten with other rows of the same schema while a session is open: that
+/// session's next queries read the new file (its footer, page index and statistics are cached
+/// for the catalog, checked against the file's size and modification time), never the old rows.
+#[tokio::test]
+async fn a_parquet_file_rewritten_with_other_rows_is_read_afresh_by_an_open_session() {
+    let dir = demo_copy();
+    let other = demo_with_seed(lienthong_synth::DEFAULT_SEED + 1);
+    let (catalog, _) = open(&dir.join(lienthong_synth::CATALOG_FILE));
+    let owner = as_(&catalog, "population-owner");
+    let summary = "SELECT count(*) AS n, min(citizen_id) AS first, max(citizen_id) AS last, \
+                   count(DISTINCT full_name) AS names FROM population.citizens";
+    let first = "SELECT min(citizen_id) AS id FROM population.citizens";
+    let id = |rows: Vec<String>| rows[0].trim_matches(['|', ' ']).to_owned();
+    let old_id = id(crate::common::lines(&run(&owner, first).await.unwrap()));
+    let before = crate::common::lines(&run(&owner, summary).await.unwrap());
+    // Planned and statistics cached for the old file; then the file is replaced.
+    std::fs::copy(
+        other.join("population/citizens.parquet"),
+        dir.join("population/citizens.parquet"),
+    )
+    .unwrap();
+    let after = crate::common::lines(&run(&owner, summary).await.unwrap());
+    let (fresh, _) = open(&other.join(lienthong_synth::CATALOG_FILE));
+    let expected = crate::common::lines(&run(&as_(&fresh, "population-owner"), summary).await.unwrap());
+    assert_ne!(before, expected, "the two seeds give other people");
+    assert_eq!(after, expected);
+    // Point lookups, pruned by the cached page index, find the new rows and none of the old.
+    let new_id = id(crate::common::lines(&run(&owner, first).await.unwrap()));
+    assert_ne!(new_id, old_id);
+    let lookup = |id: &str| format!("SELECT citizen_id FROM population.citizens WHERE citizen_id = '{id}'");
+    assert_eq!(row_count(&run(&owner, &lookup(&new_id)).await.unwrap()), 1);
+    assert_eq!(row_count(&run(&owner, &lookup(&old_id)).await.unwrap()), 0);
 }
 
 /// A tmpfs of `size` mounted on a new directory, unmounted when dropped.
