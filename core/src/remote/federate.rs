@@ -22,35 +22,10 @@ use super::{Calls, RemoteTable};
 use crate::barrier::{Policy, PolicyBarrier};
 use crate::error::{Error, Result};
 
-/// Functions every lienthong node has (the engine's own): only these are sent.
-struct Known {
-    pub functions: HashSet<String>,
-}
-
-impl Known {
-    /// The functions of `state` (the engine's own: sessions register none of their own).
-    fn of(state: &SessionState) -> Self {
-        Self {
-            functions: state
-                .scalar_functions()
-                .keys()
-                .chain(state.aggregate_functions().keys())
-                .cloned()
-                .collect(),
-        }
-    }
-}
-
 /// `plan` with every remote sub-plan replaced by a sub-query; unchanged when it reads no table of
-/// another node. `state` is the session's, for the functions it knows.
+/// another node. Only functions of `state` (the session's: the engine's own, which every
+/// lienthong node has) are sent.
 pub(crate) fn federate(plan: LogicalPlan, calls: &Arc<Calls>, state: &SessionState) -> Result<LogicalPlan> {
-    if !reads_remote(&plan) {
-        return Ok(plan);
-    }
-    federate_known(plan, calls, &Known::of(state))
-}
-
-fn federate_known(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> Result<LogicalPlan> {
     if !reads_remote(&plan) {
         return Ok(plan);
     }
@@ -59,7 +34,7 @@ fn federate_known(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> Resul
         .map_err(|e| Error::Internal(format!("federating the plan: {e}")))?
         .data;
     let (plan, target) =
-        rewrite(plan, calls, known).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
+        rewrite(plan, calls, state).map_err(|e| Error::Internal(format!("federating the plan: {e}")))?;
     match target {
         Some(source) => {
             remote_query(plan, &source, calls).map_err(|e| Error::Internal(format!("federating the plan: {e}")))
@@ -197,7 +172,7 @@ fn transparent(policy: &Policy) -> bool {
 }
 
 /// The plan rewritten below, and the source the whole of it can go to, if any.
-fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> DfResult<(LogicalPlan, Option<String>)> {
+fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, state: &SessionState) -> DfResult<(LogicalPlan, Option<String>)> {
     if let Some(source) = remote_source(&plan) {
         return Ok((plan, Some(source)));
     }
@@ -205,20 +180,20 @@ fn rewrite(plan: LogicalPlan, calls: &Arc<Calls>, known: &Known) -> DfResult<(Lo
     // Subqueries in expressions are federated on their own.
     let plan = plan
         .map_subqueries(|sub| {
-            federate_known(sub, calls, known)
+            federate(sub, calls, state)
                 .map(Transformed::yes)
                 .map_err(|e| DataFusionError::Plan(e.to_string()))
         })?
         .data;
     let pushable_node = match kind(&plan) {
         Kind::TransparentBarrier => true,
-        Kind::Relational => !with_subqueries && expressions_known(&plan, known),
+        Kind::Relational => !with_subqueries && expressions_known(&plan, state),
         Kind::Other => false,
     };
     let mut children = Vec::new();
     let mut targets = Vec::new();
     for child in plan.inputs().into_iter().cloned() {
-        let (child, target) = rewrite(child, calls, known)?;
+        let (child, target) = rewrite(child, calls, state)?;
         children.push(child);
         targets.push(target);
     }
@@ -260,13 +235,13 @@ fn has_subqueries(plan: &LogicalPlan) -> bool {
 
 /// Whether every function in `plan`'s expressions is one every node has, and nothing in them is
 /// a placeholder.
-fn expressions_known(plan: &LogicalPlan, known: &Known) -> bool {
+fn expressions_known(plan: &LogicalPlan, state: &SessionState) -> bool {
     let mut ok = true;
     let _ = plan.apply_expressions(|expr| {
         expr.apply(|e| {
             let fine = match e {
-                Expr::ScalarFunction(f) => known.functions.contains(f.func.name()),
-                Expr::AggregateFunction(f) => known.functions.contains(f.func.name()),
+                Expr::ScalarFunction(f) => state.scalar_functions().contains_key(f.func.name()),
+                Expr::AggregateFunction(f) => state.aggregate_functions().contains_key(f.func.name()),
                 Expr::WindowFunction(_) | Expr::Placeholder(_) => false,
                 _ => true,
             };

@@ -1,6 +1,6 @@
 //! Writing tables as Parquet files that prune well: sorted by their key (the callers' job), small
-//! row groups, page-level statistics and page indexes, small dictionaries, Snappy, and a fixed `created_by` so the same
-//! data always gives the same bytes.
+//! row groups, page-level statistics and page indexes, small dictionaries, Snappy, and a fixed
+//! `created_by` so the same data always gives the same bytes.
 
 use std::fs::File;
 use std::path::Path;
